@@ -1,0 +1,11 @@
+//! RESP2/RESP3 framing: incremental request parsing and reply encoding.
+//!
+//! Owns: the wire format, its limits (bulk length, multibulk count, inline size) and Redis's exact
+//! protocol error texts.
+//! Never: sockets, the keyspace, or allocation per argument (arguments are spans of the read buffer).
+
+mod parse;
+mod reply;
+
+pub use parse::{parse_i64, Args, Limits, ParseError, RequestParser};
+pub use reply::{format_double, int_digits, write_int, ReplyBuf};

@@ -1,0 +1,219 @@
+//! Test harness: starts the real `roost` binary (and, for differential tests, a real
+//! redis-server) on a free loopback port, and talks to it in raw RESP.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited early with {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not listen on port {port} within 20s");
+}
+
+/// A running server process, stopped (by its PID) when dropped.
+pub struct TestServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl TestServer {
+    /// Starts roost with `extra` directives appended to `--port P --bind 127.0.0.1`.
+    pub fn start(extra: &[&str]) -> TestServer {
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_roost"));
+        cmd.arg("server").args(["--port", &port.to_string(), "--bind", "127.0.0.1"]).args(extra);
+        Self::spawn(cmd, port, "roost")
+    }
+
+    /// Starts roost with a config file and `extra` arguments (the port is passed on the command line).
+    pub fn start_with_config(path: &std::path::Path, extra: &[&str]) -> TestServer {
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_roost"));
+        cmd.arg("server").arg(path).args(["--port", &port.to_string()]).args(extra);
+        Self::spawn(cmd, port, "roost")
+    }
+
+    /// Starts a real redis-server (for differential tests) with persistence off.
+    pub fn start_redis() -> TestServer {
+        let port = free_port();
+        let mut cmd = Command::new(redis_server_path());
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+        Self::spawn(cmd, port, "redis-server")
+    }
+
+    fn spawn(mut cmd: Command, port: u16, what: &str) -> TestServer {
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {what}: {e}"));
+        wait_for_port(port, &mut child, what);
+        TestServer { child, port }
+    }
+
+    pub fn raw(&self) -> RawClient {
+        RawClient::connect(self.port)
+    }
+
+    pub fn redis(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap().get_connection().unwrap()
+    }
+
+    /// Whether the process has exited (e.g. after SHUTDOWN).
+    pub fn exited_within(&mut self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where the reference redis-server is; the test command installs it (see scripts/test.sh).
+pub fn redis_server_path() -> String {
+    for p in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"] {
+        if std::path::Path::new(p).exists() {
+            return p.to_string();
+        }
+    }
+    panic!("redis-server is required for this test: install it with `apt-get install -y redis-server redis-tools` (scripts/test.sh does this)");
+}
+
+/// A plain TCP client that sends bytes and reads whole RESP replies as bytes.
+pub struct RawClient {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawClient {
+    pub fn connect(port: u16) -> RawClient {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.set_nodelay(true).unwrap();
+        RawClient { stream, buf: Vec::new() }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send");
+    }
+
+    /// Sends a command as a multibulk request and returns its whole reply.
+    pub fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
+        let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.cmd_bytes(&bytes)
+    }
+
+    pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send(&encode(args));
+        self.read_reply()
+    }
+
+    /// The reply as text, for readable assertions.
+    pub fn cmd_str(&mut self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.cmd(args)).into_owned()
+    }
+
+    /// An integer reply's value; panics on anything else.
+    pub fn int(&mut self, args: &[&str]) -> i64 {
+        let r = self.cmd_str(args);
+        r.strip_prefix(':').and_then(|s| s.trim_end().parse().ok()).unwrap_or_else(|| panic!("{args:?}: expected integer, got {r:?}"))
+    }
+
+    fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 64 * 1024];
+        match self.stream.read(&mut chunk) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+        }
+    }
+
+    /// Reads one complete RESP2/RESP3 reply.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(n) = frame_len(&self.buf) {
+                return self.buf.drain(..n).collect();
+            }
+            if !self.fill() {
+                let rest = std::mem::take(&mut self.buf);
+                return rest;
+            }
+        }
+    }
+
+    /// True if the server closed the connection (reads return end of stream).
+    pub fn is_closed(&mut self) -> bool {
+        self.stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut b = [0u8; 1];
+        matches!(self.stream.read(&mut b), Ok(0))
+    }
+}
+
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Length of the first complete reply in `buf`, if it is all there.
+pub fn frame_len(buf: &[u8]) -> Option<usize> {
+    let line_end = buf.windows(2).position(|w| w == b"\r\n")?;
+    let head = std::str::from_utf8(&buf[1..line_end]).ok()?;
+    let after = line_end + 2;
+    match buf.first()? {
+        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some(after),
+        b'$' | b'=' | b'!' => {
+            let n: i64 = head.parse().ok()?;
+            if n < 0 {
+                return Some(after);
+            }
+            let end = after + n as usize + 2;
+            (buf.len() >= end).then_some(end)
+        }
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let n: i64 = head.parse().ok()?;
+            if n < 0 {
+                return Some(after);
+            }
+            let count = if matches!(buf[0], b'%' | b'|') { n * 2 } else { n };
+            let mut pos = after;
+            for _ in 0..count {
+                pos += frame_len(&buf[pos..])?;
+            }
+            // An attribute precedes the reply it describes.
+            if buf[0] == b'|' {
+                pos += frame_len(&buf[pos..])?;
+            }
+            Some(pos)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,93 @@
+//! Clients: the per-connection state a command sees, and the shared handle other threads use to
+//! list, describe, pause or kill a connection (CLIENT LIST / KILL).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use roost_store::now_ms;
+
+/// What other threads may read or change of a connection.
+pub struct ClientHandle {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub fd: i32,
+    pub created: Instant,
+    pub meta: Mutex<ClientMeta>,
+    pub last_interaction_ms: AtomicU64,
+    /// Statistics slot of the last command run (CLIENT LIST's `cmd=`).
+    pub last_cmd: AtomicUsize,
+    pub query_buf: AtomicUsize,
+    pub query_buf_free: AtomicUsize,
+    pub output_len: AtomicUsize,
+    pub killed: AtomicBool,
+    pub kill_signal: Notify,
+}
+
+#[derive(Clone, Default)]
+pub struct ClientMeta {
+    pub name: Vec<u8>,
+    pub lib_name: Vec<u8>,
+    pub lib_ver: Vec<u8>,
+    pub db: usize,
+    pub resp: u8,
+    pub no_evict: bool,
+    pub user: &'static str,
+}
+
+impl ClientHandle {
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32) -> ClientHandle {
+        ClientHandle {
+            id,
+            addr,
+            laddr,
+            fd,
+            created: Instant::now(),
+            meta: Mutex::new(ClientMeta { resp: 2, user: "default", ..Default::default() }),
+            last_interaction_ms: AtomicU64::new(now_ms()),
+            last_cmd: AtomicUsize::new(usize::MAX),
+            query_buf: AtomicUsize::new(0),
+            query_buf_free: AtomicUsize::new(0),
+            output_len: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            kill_signal: Notify::new(),
+        }
+    }
+
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.kill_signal.notify_one();
+    }
+
+    pub fn idle_secs(&self) -> u64 {
+        now_ms().saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed)) / 1000
+    }
+}
+
+/// CLIENT REPLY modes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command.
+    SkipNext,
+}
+
+/// State owned by the connection's task; commands change it through `Ctx`.
+pub struct ClientState {
+    pub db: usize,
+    pub authenticated: bool,
+    pub reply_mode: ReplyMode,
+    /// Close the connection once the pending replies are written (QUIT, protocol errors, KILL).
+    pub close_after_reply: bool,
+}
+
+impl ClientState {
+    pub fn new(authenticated: bool) -> ClientState {
+        ClientState { db: 0, authenticated, reply_mode: ReplyMode::On, close_after_reply: false }
+    }
+}

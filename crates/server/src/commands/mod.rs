@@ -1,0 +1,108 @@
+//! The command table and the command families, one file each.
+
+pub mod config;
+pub mod connection;
+pub mod info;
+pub mod server;
+pub mod string;
+
+use roost_resp::Args;
+
+use crate::command::{CommandSpec, Keys};
+use crate::ctx::Ctx;
+use crate::error::{CmdError, CmdResult};
+
+/// Defaults every entry starts from; each entry names the fields that make it what it is.
+pub const BASE: CommandSpec = CommandSpec {
+    name: "",
+    arity: 1,
+    flags: 0,
+    keys: Keys::None,
+    key_flags: &[],
+    acl: &[],
+    group: "generic",
+    since: "1.0.0",
+    summary: "",
+    complexity: "O(1)",
+    run: container,
+    subcommands: &[],
+};
+
+/// The run function of a container command (CLIENT, CONFIG, ...): dispatch resolves the
+/// subcommand before this is reached, so getting here means the subcommand was not found.
+pub fn container(_ctx: &mut Ctx, args: &Args) -> CmdResult {
+    Err(CmdError::UnknownSubcommand(
+        String::from_utf8_lossy(args.get(1.min(args.len() - 1))).into_owned(),
+        String::from_utf8_lossy(args.get(0)).to_ascii_uppercase(),
+    ))
+}
+
+/// Every command Roost serves. Dispatch, COMMAND and statistics read this list and nothing else.
+pub static TABLE: &[CommandSpec] = &[
+    // connection
+    connection::PING,
+    connection::ECHO,
+    connection::QUIT,
+    connection::HELLO,
+    connection::AUTH,
+    connection::SELECT,
+    connection::SWAPDB,
+    connection::RESET,
+    // server
+    config::CONFIG,
+    info::INFO,
+    server::DBSIZE,
+    server::FLUSHDB,
+    server::FLUSHALL,
+    server::TIME,
+    server::SHUTDOWN,
+    // strings
+    string::GET,
+    string::SET,
+    string::SETNX,
+    string::SETEX,
+    string::PSETEX,
+    string::GETSET,
+    string::GETEX,
+    string::GETDEL,
+    string::MGET,
+    string::MSET,
+    string::MSETNX,
+    string::APPEND,
+    string::STRLEN,
+    string::GETRANGE,
+    string::SUBSTR,
+    string::SETRANGE,
+    string::INCR,
+    string::DECR,
+    string::INCRBY,
+    string::DECRBY,
+    string::INCRBYFLOAT,
+    string::LCS,
+    // keys
+];
+
+/// Parses an integer argument with Redis's rules and error.
+pub fn parse_int(arg: &[u8]) -> Result<i64, CmdError> {
+    roost_resp::parse_i64(arg).ok_or(CmdError::NotInteger)
+}
+
+/// Parses a float argument as Redis does (strtod over the whole argument, no NaN).
+pub fn parse_float(arg: &[u8]) -> Result<f64, CmdError> {
+    let s = std::str::from_utf8(arg).map_err(|_| CmdError::NotFloat)?;
+    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return Err(CmdError::NotFloat);
+    }
+    let v: f64 = match s.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        lower if lower.contains("nan") => return Err(CmdError::NotFloat),
+        _ => s.parse().map_err(|_| CmdError::NotFloat)?,
+    };
+    Ok(v)
+}
+
+/// Whether an argument equals an option name, ignoring case.
+pub fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}

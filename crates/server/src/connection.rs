@@ -1,0 +1,235 @@
+//! One client connection: read, parse every complete request, execute, write all replies at once.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use roost_resp::{Args, Limits, ReplyBuf, RequestParser};
+use roost_store::now_ms;
+
+use crate::client::{ClientHandle, ClientState, ReplyMode};
+use crate::command::{find_subcommand, flags, CommandSpec};
+use crate::ctx::Ctx;
+use crate::error::CmdError;
+use crate::server::{Rng, Server};
+use crate::stats::WorkerStats;
+
+const READ_CHUNK: usize = 16 * 1024;
+/// Big arguments are read in steps of at most this much, so a client announcing a huge length
+/// cannot make us reserve memory it never sends.
+const MAX_READ_RESERVE: usize = 1024 * 1024;
+
+pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: TcpStream, handle: Arc<ClientHandle>) {
+    let mut input: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut parser = RequestParser::new();
+    let mut reply = ReplyBuf::new();
+    let mut client = ClientState::new(!server.live.password_required.load(Ordering::Relaxed));
+    let mut rng = Rng::seeded();
+
+    'conn: loop {
+        let missing = parser.bulk_bytes_missing(input.len());
+        input.reserve(missing.clamp(READ_CHUNK, MAX_READ_RESERVE));
+        let timeout = server.live.timeout_secs.load(Ordering::Relaxed);
+        let read = stream.read_buf(&mut input);
+        let n = tokio::select! {
+            r = read => r,
+            _ = handle.kill_signal.notified() => break 'conn,
+            _ = idle_deadline(timeout) => break 'conn,
+        };
+        let n = match n {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if handle.killed.load(Ordering::Acquire) {
+            break;
+        }
+        stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        stats.reads.fetch_add(1, Ordering::Relaxed);
+        handle.last_interaction_ms.store(now_ms(), Ordering::Relaxed);
+        if input.len() as u64 > server.live.client_query_buffer_limit.load(Ordering::Relaxed) {
+            // Redis closes such a client without a reply; there is no safe place to put one.
+            break;
+        }
+
+        loop {
+            let limits = Limits {
+                max_bulk_len: server.live.proto_max_bulk_len.load(Ordering::Relaxed),
+                authenticated: client.authenticated,
+            };
+            match parser.next(&input, &limits) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let args = parser.args(&input);
+                    if args.is_empty() {
+                        continue;
+                    }
+                    if server.pause.until_ms.load(Ordering::Relaxed) != 0 {
+                        wait_while_paused(&server, &args).await;
+                    }
+                    let mut ctx = Ctx {
+                        server: &server,
+                        client: &mut client,
+                        handle: &handle,
+                        reply: &mut reply,
+                        stats: &stats,
+                        rng: &mut rng,
+                    };
+                    execute(&mut ctx, &args);
+                    if client.close_after_reply {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    reply.error(format!("ERR {e}").as_bytes());
+                    client.close_after_reply = true;
+                    break;
+                }
+            }
+        }
+        let consumed = parser.request_start();
+        input.drain(..consumed);
+        parser.consumed(consumed);
+        handle.query_buf.store(input.len(), Ordering::Relaxed);
+        handle.query_buf_free.store(input.capacity() - input.len(), Ordering::Relaxed);
+
+        if !reply.out.is_empty() {
+            handle.output_len.store(reply.out.len(), Ordering::Relaxed);
+            if stream.write_all(&reply.out).await.is_err() {
+                break;
+            }
+            stats.net_output_bytes.fetch_add(reply.out.len() as u64, Ordering::Relaxed);
+            stats.writes.fetch_add(1, Ordering::Relaxed);
+            reply.out.clear();
+            handle.output_len.store(0, Ordering::Relaxed);
+            if reply.out.capacity() > 1024 * 1024 {
+                reply.out = Vec::with_capacity(READ_CHUNK);
+            }
+        }
+        if input.capacity() > 4 * MAX_READ_RESERVE && input.len() < READ_CHUNK {
+            input.shrink_to(READ_CHUNK);
+        }
+        if client.close_after_reply {
+            break;
+        }
+    }
+    server.unregister(handle.id);
+}
+
+async fn idle_deadline(timeout_secs: u64) {
+    if timeout_secs == 0 {
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(Duration::from_secs(timeout_secs)).await;
+}
+
+/// CLIENT PAUSE: the command waits (its connection reads nothing more) until the pause ends.
+async fn wait_while_paused(server: &Server, args: &Args<'_>) {
+    let is_write = match server.commands.get(args.get(0)) {
+        Some((spec, _)) => spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE),
+        None => false,
+    };
+    // Bounded by the pause deadline; re-checked when CLIENT UNPAUSE signals.
+    while server.pause.holds(is_write) {
+        let until = server.pause.until_ms.load(Ordering::Acquire);
+        let wait = Duration::from_millis(until.saturating_sub(now_ms()).max(1));
+        let _ = tokio::time::timeout(wait, server.pause.lifted.notified()).await;
+    }
+}
+
+/// Resolves, checks and runs one request, writing its reply (or error) into the reply buffer.
+pub fn execute(ctx: &mut Ctx, args: &Args) {
+    let start_len = ctx.reply.out.len();
+    let before = ctx.client.reply_mode;
+    if before == ReplyMode::SkipNext {
+        // This is the command whose reply is skipped.
+        ctx.client.reply_mode = ReplyMode::On;
+    }
+    dispatch(ctx, args);
+    let silent = match before {
+        ReplyMode::SkipNext => true,
+        // CLIENT REPLY ON answers; OFF and SKIP never do.
+        ReplyMode::On | ReplyMode::Off => ctx.client.reply_mode != ReplyMode::On,
+    };
+    if silent {
+        ctx.reply.out.truncate(start_len);
+    }
+}
+
+fn reject(ctx: &mut Ctx, err: CmdError, stat: Option<usize>) {
+    let text = err.text();
+    ctx.reply.error(text.as_bytes());
+    ctx.server.stats.count_error(&text);
+    if let Some(i) = stat {
+        ctx.stats.commands[i].rejected.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn dispatch(ctx: &mut Ctx, args: &Args) {
+    let Some((mut spec, mut stat)) = ctx.server.commands.get(args.get(0)) else {
+        let mut shown = String::new();
+        for a in args.iter().skip(1) {
+            if shown.len() >= 128 {
+                break;
+            }
+            let room = 128 - shown.len();
+            let a = String::from_utf8_lossy(a);
+            let a: String = a.chars().take(room).collect();
+            shown.push_str(&format!("'{a}' "));
+        }
+        let name = String::from_utf8_lossy(args.get(0));
+        let name: String = name.chars().take(128).collect();
+        reject(
+            ctx,
+            CmdError::Msg(format!("ERR unknown command '{name}', with args beginning with: {shown}").into()),
+            None,
+        );
+        return;
+    };
+    if !spec.subcommands.is_empty() && args.len() >= 2 {
+        match find_subcommand(spec, args.get(1)) {
+            Some(sub) => {
+                spec = sub;
+                stat = ctx.server.commands.stat_index(sub);
+            }
+            None => {
+                let sub = String::from_utf8_lossy(args.get(1));
+                let sub: String = sub.chars().take(128).collect();
+                let err = CmdError::UnknownSubcommand(sub, spec.name.to_ascii_uppercase());
+                reject(ctx, err, None);
+                return;
+            }
+        }
+    }
+    if !spec.arity_ok(args.len()) {
+        reject(ctx, CmdError::WrongArity(spec.name.to_string()), Some(stat));
+        return;
+    }
+    if !ctx.client.authenticated && !spec.has(flags::NO_AUTH) {
+        reject(ctx, CmdError::NoAuth, Some(stat));
+        return;
+    }
+    ctx.handle.last_cmd.store(stat, Ordering::Relaxed);
+    run(ctx, spec, stat, args);
+}
+
+fn run(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize, args: &Args) {
+    let started = Instant::now();
+    let result = (spec.run)(ctx, args);
+    let ns = started.elapsed().as_nanos() as u64;
+    let counters = &ctx.stats.commands[stat];
+    counters.calls.fetch_add(1, Ordering::Relaxed);
+    counters.usec.fetch_add(ns / 1000, Ordering::Relaxed);
+    counters.latency.record(ns);
+    if spec.has(flags::WRITE) && result.is_ok() {
+        ctx.stats.dirty.fetch_add(1, Ordering::Relaxed);
+    }
+    if let Err(e) = result {
+        let text = e.text();
+        ctx.reply.error(text.as_bytes());
+        ctx.server.stats.count_error(&text);
+        counters.failed.fetch_add(1, Ordering::Relaxed);
+    }
+}

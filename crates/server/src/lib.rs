@@ -1,0 +1,61 @@
+//! The Redis-compatible server: connections, the command table, command families (one file
+//! each), worker threads and periodic work.
+//!
+//! Owns: sockets and connection state, dispatch and per-command rules (arity, auth, flags),
+//! replies, statistics, client management.
+//! Never: encodings of values (the store owns them) or the wire format's details (the protocol
+//! crate owns them); it reaches values only through the store's shard locks.
+
+pub mod alloc;
+pub mod client;
+pub mod command;
+pub mod commands;
+pub mod connection;
+pub mod ctx;
+pub mod error;
+pub mod log;
+pub mod metrics;
+pub mod net;
+pub mod server;
+pub mod stats;
+
+use std::sync::Arc;
+
+use roost_config::Config;
+
+use crate::log::{log, NOTICE, WARNING};
+use crate::server::Server;
+
+/// Starts a server with `config` and serves until SHUTDOWN.
+pub fn run(config: Config) -> Result<(), String> {
+    let threads = match config.threads() {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let unimplemented = config.unimplemented_in_use();
+    if !unimplemented.is_empty() {
+        let names: Vec<&str> = unimplemented.iter().map(|(n, _)| *n).collect();
+        log(WARNING, &format!("Accepted but not implemented yet, so they have no effect: {}", names.join(", ")));
+        let persistence: Vec<&str> = unimplemented.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect();
+        if !persistence.is_empty() {
+            log(
+                WARNING,
+                &format!(
+                    "WARNING: persistence is not implemented yet. NOTHING WILL BE SAVED TO DISK despite: {}",
+                    persistence.join(", ")
+                ),
+            );
+        }
+    }
+    let server = Arc::new(Server::new(config, threads)?);
+    log(
+        NOTICE,
+        &format!(
+            "Roost {} (Redis {} compatible) starting, pid={}",
+            env!("CARGO_PKG_VERSION"),
+            roost_config::REDIS_VERSION,
+            std::process::id()
+        ),
+    );
+    net::run(server)
+}

@@ -1,0 +1,282 @@
+//! Shards: the unit of locking. A key's shard is its hash slot modulo [`SHARDS`], so keys sharing
+//! a `{hash tag}` share a shard and multi-key commands on them take one lock.
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::slot::key_slot;
+use crate::table::{now_ms, Table};
+use crate::value::Key;
+
+/// A power of two well above any worker count, dividing the 16384 hash slots evenly.
+pub const SHARDS: usize = 1024;
+const SHARD_BITS: u32 = SHARDS.trailing_zeros();
+
+/// One shard: its slice of every database.
+#[derive(Default)]
+pub struct Shard {
+    dbs: Vec<Table>,
+}
+
+impl Shard {
+    /// This shard's table of database `db`, created on first use.
+    pub fn db(&mut self, db: usize) -> &mut Table {
+        if self.dbs.len() <= db {
+            self.dbs.resize_with(db + 1, Table::default);
+        }
+        &mut self.dbs[db]
+    }
+
+    pub fn db_ref(&self, db: usize) -> Option<&Table> {
+        self.dbs.get(db)
+    }
+
+    pub fn tables(&self) -> &[Table] {
+        &self.dbs
+    }
+
+    pub fn tables_mut(&mut self) -> &mut [Table] {
+        &mut self.dbs
+    }
+}
+
+pub struct Keyspace {
+    shards: Box<[Mutex<Shard>]>,
+    databases: usize,
+}
+
+/// Several shards locked at once, in ascending order, for a multi-key command.
+pub struct Locked<'a> {
+    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+}
+
+impl Locked<'_> {
+    /// The table of `db` holding `key`. The key's shard must be among the locked ones.
+    pub fn table(&mut self, db: usize, key: &[u8]) -> &mut Table {
+        let idx = Keyspace::shard_index(key);
+        let pos = self.guards.binary_search_by_key(&idx, |(i, _)| *i).expect("key's shard was locked");
+        self.guards[pos].1.db(db)
+    }
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Keyspace {
+        Keyspace { shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(), databases }
+    }
+
+    pub fn databases(&self) -> usize {
+        self.databases
+    }
+
+    pub fn shard_index(key: &[u8]) -> usize {
+        key_slot(key) as usize & (SHARDS - 1)
+    }
+
+    pub fn lock_shard(&self, idx: usize) -> MutexGuard<'_, Shard> {
+        self.shards[idx].lock()
+    }
+
+    pub fn lock_key(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
+        self.shards[Self::shard_index(key)].lock()
+    }
+
+    /// Locks the shards of all `keys`, each once, in ascending order (so two commands never wait
+    /// on each other in a cycle).
+    pub fn lock_keys<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Locked<'_> {
+        let mut idx: Vec<usize> = keys.into_iter().map(Self::shard_index).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        Locked { guards: idx.into_iter().map(|i| (i, self.shards[i].lock())).collect() }
+    }
+
+    /// Every shard, locked in order: for commands that must see or change all at one instant.
+    pub fn lock_all(&self) -> Vec<MutexGuard<'_, Shard>> {
+        self.shards.iter().map(|s| s.lock()).collect()
+    }
+
+    /// Number of keys in `db` (expired keys not yet collected are counted, as Redis does).
+    pub fn dbsize(&self, db: usize) -> usize {
+        self.shards.iter().map(|s| s.lock().db_ref(db).map_or(0, Table::len)).sum()
+    }
+
+    /// (keys, keys with expiry) per database, for INFO keyspace.
+    pub fn db_stats(&self) -> Vec<(usize, usize)> {
+        let mut stats = vec![(0, 0); self.databases];
+        for s in self.shards.iter() {
+            let s = s.lock();
+            for (db, t) in s.tables().iter().enumerate() {
+                stats[db].0 += t.len();
+                stats[db].1 += t.volatile_len();
+            }
+        }
+        stats
+    }
+
+    pub fn expired_total(&self) -> u64 {
+        self.shards.iter().map(|s| s.lock().tables().iter().map(|t| t.expired).sum::<u64>()).sum()
+    }
+
+    /// Empties one database (or all with `None`). The old tables are returned so the caller can
+    /// drop them elsewhere (FLUSHALL ASYNC) instead of on a worker thread.
+    pub fn flush(&self, db: Option<usize>) -> Vec<Table> {
+        let mut old = Vec::new();
+        for s in self.shards.iter() {
+            let mut s = s.lock();
+            match db {
+                Some(db) => {
+                    if let Some(t) = s.tables_mut().get_mut(db) {
+                        if !t.is_empty() {
+                            let expired = t.expired;
+                            old.push(t.clear());
+                            t.expired = expired;
+                        }
+                    }
+                }
+                None => {
+                    for t in s.tables_mut() {
+                        if !t.is_empty() {
+                            let expired = t.expired;
+                            old.push(t.clear());
+                            t.expired = expired;
+                        }
+                    }
+                }
+            }
+        }
+        old
+    }
+
+    /// Exchanges two databases atomically: every shard is locked before any is changed.
+    pub fn swap_dbs(&self, a: usize, b: usize) {
+        let mut all = self.lock_all();
+        for s in all.iter_mut() {
+            s.db(a.max(b));
+            s.tables_mut().swap(a, b);
+        }
+    }
+
+    /// One SCAN step over `db`. The cursor packs the shard in its low bits and, above them, the
+    /// position within the shard to continue below (0 = the shard's top).
+    pub fn scan(&self, db: usize, cursor: u64, count: usize, mut visit: impl FnMut(&Key)) -> u64 {
+        let mut shard = (cursor & (SHARDS as u64 - 1)) as usize;
+        let mut pos = (cursor >> SHARD_BITS) as usize;
+        let mut budget = count.max(1);
+        // Empty shards cost a little too, so a sparse keyspace still returns promptly.
+        let mut empty_visits = budget * 10;
+        let now = now_ms();
+        loop {
+            let guard = self.shards[shard].lock();
+            let mut visited = 0;
+            let next = match guard.db_ref(db) {
+                Some(t) if !t.is_empty() => {
+                    let from = if pos == 0 { usize::MAX } else { pos };
+                    t.scan(from, budget, |k, e| {
+                        visited += 1;
+                        if !e.is_expired(now) {
+                            visit(k);
+                        }
+                    })
+                }
+                _ => 0,
+            };
+            drop(guard);
+            if visited == 0 {
+                empty_visits = empty_visits.saturating_sub(1);
+            }
+            budget = budget.saturating_sub(visited);
+            if next > 0 {
+                return ((next as u64) << SHARD_BITS) | shard as u64;
+            }
+            shard += 1;
+            pos = 0;
+            if shard == SHARDS {
+                return 0;
+            }
+            if budget == 0 || empty_visits == 0 {
+                return shard as u64;
+            }
+        }
+    }
+
+    /// A random key of `db`, or None if it is empty.
+    pub fn random_key(&self, db: usize, rng: &mut impl FnMut() -> u64) -> Option<Key> {
+        let start = (rng() as usize) & (SHARDS - 1);
+        for i in 0..SHARDS {
+            let mut s = self.shards[(start + i) & (SHARDS - 1)].lock();
+            if let Some(t) = s.tables_mut().get_mut(db) {
+                if let Some(k) = t.random_key(rng) {
+                    return Some(k);
+                }
+            }
+        }
+        None
+    }
+
+    /// One pass of active expiry over shards starting at `*next_shard`, until `deadline_ms`.
+    /// Returns the number of keys removed.
+    pub fn active_expire(&self, next_shard: &mut usize, deadline_ms: u64, rng: &mut impl FnMut() -> u64) -> usize {
+        const SAMPLES: usize = 20;
+        let mut removed = 0;
+        for _ in 0..SHARDS {
+            let idx = *next_shard;
+            *next_shard = (*next_shard + 1) & (SHARDS - 1);
+            let mut s = self.shards[idx].lock();
+            for t in s.tables_mut() {
+                // Keep sampling a table while more than a quarter of its samples were expired.
+                loop {
+                    let (sampled, expired) = t.expire_sample(SAMPLES, rng, now_ms());
+                    removed += expired;
+                    if sampled == 0 || expired * 4 <= sampled {
+                        break;
+                    }
+                }
+            }
+            drop(s);
+            if now_ms() >= deadline_ms {
+                break;
+            }
+        }
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::{StrValue, Value};
+
+    #[test]
+    fn scan_across_shards_returns_every_key_once_when_quiet() {
+        let ks = Keyspace::new(16);
+        for i in 0..5000 {
+            let k = format!("key:{i}");
+            ks.lock_key(k.as_bytes()).db(0).set(k.as_bytes(), Value::Str(StrValue::from_bytes(b"v")), 0);
+        }
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        let mut calls = 0;
+        loop {
+            cursor = ks.scan(0, cursor, 10, |k| seen.push(k.as_bytes().to_vec()));
+            calls += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        seen.sort();
+        let before = seen.len();
+        seen.dedup();
+        assert_eq!(before, 5000);
+        assert_eq!(seen.len(), 5000);
+        assert!(calls > 100);
+    }
+
+    #[test]
+    fn swapdb_and_flush() {
+        let ks = Keyspace::new(16);
+        ks.lock_key(b"a").db(0).set(b"a", Value::Str(StrValue::from_bytes(b"1")), 0);
+        ks.swap_dbs(0, 3);
+        assert_eq!(ks.dbsize(0), 0);
+        assert_eq!(ks.dbsize(3), 1);
+        ks.flush(Some(3));
+        assert_eq!(ks.dbsize(3), 0);
+    }
+}

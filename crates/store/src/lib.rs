@@ -1,0 +1,16 @@
+//! The keyspace: databases split into shards, each shard behind its own lock, holding values in
+//! compact encodings with their expiry times.
+//!
+//! Owns: value types and encodings, the shard map (hash slot -> shard), lazy and active expiry,
+//! key enumeration (SCAN/KEYS/RANDOMKEY), Redis's glob matching.
+//! Never: sockets, the wire format, configuration files. Callers bring the time and the locks order.
+
+pub mod glob;
+mod keyspace;
+pub mod slot;
+mod table;
+mod value;
+
+pub use keyspace::{Keyspace, Locked, Shard, SHARDS};
+pub use table::{now_ms, now_secs, Entry, Table};
+pub use value::{Key, StrValue, Value};
