@@ -337,9 +337,7 @@ impl Config {
             match values::parse(d, &args, &ctx, true, Some(&self.values[*i])) {
                 // Applying a new backlog size raises it to Redis's 16kb
                 // minimum; a size read at startup is kept as written.
-                Ok(Value::Num(n)) if d.name == "repl-backlog-size" => {
-                    self.store(*i, Value::Num(n.max(16 * 1024)))
-                }
+                Ok(Value::Num(n)) if d.name == "repl-backlog-size" => self.store(*i, Value::Num(n.max(16 * 1024))),
                 Ok(v) => self.store(*i, v),
                 Err(e) => {
                     self.values = backup;

@@ -88,13 +88,14 @@ fn resp3_hello_switches_reply_types() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
     let hello = c.cmd_str(&["HELLO", "3"]);
-    assert!(hello.starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n"), "{hello}");
+    assert!(
+        hello
+            .starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n"),
+        "{hello}"
+    );
     assert_eq!(c.cmd_str(&["GET", "missing"]), "_\r\n");
     assert_eq!(c.cmd_str(&["HELLO", "4"]), "-NOPROTO unsupported protocol version\r\n");
-    assert_eq!(
-        c.cmd_str(&["HELLO", "x"]),
-        "-ERR Protocol version is not an integer or out of range\r\n"
-    );
+    assert_eq!(c.cmd_str(&["HELLO", "x"]), "-ERR Protocol version is not an integer or out of range\r\n");
     assert_eq!(c.cmd_str(&["HELLO", "3", "FOO"]), "-ERR Syntax error in HELLO option 'FOO'\r\n");
     let hello2 = c.cmd_str(&["HELLO", "2", "SETNAME", "me"]);
     assert!(hello2.starts_with("*14\r\n"), "{hello2}");

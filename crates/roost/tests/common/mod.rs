@@ -138,7 +138,9 @@ impl RawClient {
     /// An integer reply's value; panics on anything else.
     pub fn int(&mut self, args: &[&str]) -> i64 {
         let r = self.cmd_str(args);
-        r.strip_prefix(':').and_then(|s| s.trim_end().parse().ok()).unwrap_or_else(|| panic!("{args:?}: expected integer, got {r:?}"))
+        r.strip_prefix(':')
+            .and_then(|s| s.trim_end().parse().ok())
+            .unwrap_or_else(|| panic!("{args:?}: expected integer, got {r:?}"))
     }
 
     fn fill(&mut self) -> bool {

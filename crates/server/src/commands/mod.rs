@@ -3,6 +3,7 @@
 pub mod config;
 pub mod connection;
 pub mod info;
+pub mod keys;
 pub mod server;
 pub mod string;
 
@@ -80,6 +81,29 @@ pub static TABLE: &[CommandSpec] = &[
     string::INCRBYFLOAT,
     string::LCS,
     // keys
+    keys::DEL,
+    keys::UNLINK,
+    keys::EXISTS,
+    keys::TYPE,
+    keys::RENAME,
+    keys::RENAMENX,
+    keys::COPY,
+    keys::MOVE,
+    keys::KEYS,
+    keys::SCAN,
+    keys::RANDOMKEY,
+    keys::TOUCH,
+    keys::EXPIRE,
+    keys::PEXPIRE,
+    keys::EXPIREAT,
+    keys::PEXPIREAT,
+    keys::TTL,
+    keys::PTTL,
+    keys::EXPIRETIME,
+    keys::PEXPIRETIME,
+    keys::PERSIST,
+    keys::OBJECT,
+    keys::MEMORY,
 ];
 
 /// Parses an integer argument with Redis's rules and error.

@@ -316,17 +316,18 @@ fn expire_unit(arg: &[u8]) -> Option<ExpireUnit> {
 }
 
 #[derive(Default, Debug, PartialEq, Eq)]
-struct SetOptions {
+struct SetOptions<'a> {
     nx: bool,
     xx: bool,
     get: bool,
     keep_ttl: bool,
-    expire: Option<(ExpireUnit, i64)>,
+    /// The unit and the still unparsed number: Redis checks the whole syntax first.
+    expire: Option<(ExpireUnit, &'a [u8])>,
 }
 
-impl SetOptions {
+impl<'a> SetOptions<'a> {
     /// SET's options after key and value. Conflicting or unknown options are a syntax error.
-    fn parse(args: &Args, from: usize) -> Result<SetOptions, CmdError> {
+    fn parse(args: &Args<'a>, from: usize) -> Result<SetOptions<'a>, CmdError> {
         let mut o = SetOptions::default();
         let mut i = from;
         while i < args.len() {
@@ -339,10 +340,11 @@ impl SetOptions {
                 o.get = true;
             } else if is(a, "keepttl") && o.expire.is_none() {
                 o.keep_ttl = true;
-            } else if let Some(unit) =
-                expire_unit(a).filter(|_| o.expire.is_none() && !o.keep_ttl && i + 1 < args.len())
-            {
-                o.expire = Some((unit, parse_int(args.get(i + 1))?));
+            } else if let Some(unit) = expire_unit(a).filter(|u| {
+                // Repeating the same unit is allowed (the last wins); mixing units is not.
+                o.expire.is_none_or(|(prev, _)| prev == *u) && !o.keep_ttl && i + 1 < args.len()
+            }) {
+                o.expire = Some((unit, args.get(i + 1)));
                 i += 1;
             } else {
                 return Err(CmdError::Syntax);
@@ -356,7 +358,7 @@ impl SetOptions {
 fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let opts = SetOptions::parse(args, 3)?;
     let expire_at = match opts.expire {
-        Some((unit, v)) => absolute_expiry(unit, v, now_ms()).ok_or(CmdError::InvalidExpire("set"))?,
+        Some((unit, v)) => absolute_expiry(unit, parse_int(v)?, now_ms()).ok_or(CmdError::InvalidExpire("set"))?,
         None => 0,
     };
     let key = args.get(1);
@@ -431,25 +433,23 @@ fn getset(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let mut expire: Option<(ExpireUnit, i64)> = None;
+    let mut expire: Option<(ExpireUnit, &[u8])> = None;
     let mut persist = false;
     let mut i = 2;
     while i < args.len() {
         let a = args.get(i);
-        if is(a, "persist") && expire.is_none() && !persist {
+        if is(a, "persist") && expire.is_none() {
             persist = true;
-        } else if let Some(unit) = expire_unit(a).filter(|_| expire.is_none() && !persist && i + 1 < args.len()) {
-            expire = Some((unit, parse_int(args.get(i + 1))?));
+        } else if let Some(unit) =
+            expire_unit(a).filter(|u| expire.is_none_or(|(prev, _)| prev == *u) && !persist && i + 1 < args.len())
+        {
+            expire = Some((unit, args.get(i + 1)));
             i += 1;
         } else {
             return Err(CmdError::Syntax);
         }
         i += 1;
     }
-    let expire_at = match expire {
-        Some((unit, v)) => Some(absolute_expiry(unit, v, now_ms()).ok_or(CmdError::InvalidExpire("getex"))?),
-        None => None,
-    };
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
@@ -457,6 +457,13 @@ fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.miss();
         ctx.reply.null();
         return Ok(());
+    };
+    // Like Redis, the expiry is validated only once the key is known to exist.
+    let expire_at = match expire {
+        Some((unit, v)) => {
+            Some(absolute_expiry(unit, parse_int(v)?, now_ms()).ok_or(CmdError::InvalidExpire("getex"))?)
+        }
+        None => None,
     };
     ctx.hit();
     let value = str_of(e).clone();
