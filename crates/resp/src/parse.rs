@@ -255,6 +255,10 @@ impl RequestParser {
         if line.last() == Some(&b'\r') {
             line = &line[..line.len() - 1];
         }
+        // Redis splits inline requests as C strings: a NUL byte ends the request line.
+        if let Some(nul) = line.iter().position(|&b| b == 0) {
+            line = &line[..nul];
+        }
         split_inline(line, &mut self.scratch, &mut self.spans)?;
         self.pos += nl + 1;
         self.state = State::Idle;
@@ -306,6 +310,12 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
+/// C's isspace: what separates inline arguments (includes vertical tab, unlike Rust's ASCII
+/// whitespace).
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
 fn hex_value(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
@@ -315,7 +325,7 @@ fn hex_value(c: u8) -> Option<u8> {
 fn split_inline(line: &[u8], scratch: &mut Vec<u8>, spans: &mut Vec<Span>) -> Result<(), ParseError> {
     let mut i = 0;
     loop {
-        while i < line.len() && line[i].is_ascii_whitespace() {
+        while i < line.len() && is_c_space(line[i]) {
             i += 1;
         }
         if i >= line.len() {
@@ -349,7 +359,7 @@ fn split_inline(line: &[u8], scratch: &mut Vec<u8>, spans: &mut Vec<Span>) -> Re
                     i += 2;
                 } else if c == b'"' {
                     // A closing quote must be followed by a space or the end of the line.
-                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < line.len() && !is_c_space(line[i + 1]) {
                         return Err(ParseError::UnbalancedQuotes);
                     }
                     i += 1;
@@ -367,7 +377,7 @@ fn split_inline(line: &[u8], scratch: &mut Vec<u8>, spans: &mut Vec<Span>) -> Re
                     scratch.push(b'\'');
                     i += 2;
                 } else if c == b'\'' {
-                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < line.len() && !is_c_space(line[i + 1]) {
                         return Err(ParseError::UnbalancedQuotes);
                     }
                     i += 1;
@@ -381,7 +391,7 @@ fn split_inline(line: &[u8], scratch: &mut Vec<u8>, spans: &mut Vec<Span>) -> Re
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    c if is_c_space(c) => break,
                     b'"' => in_double = true,
                     b'\'' => in_single = true,
                     c => scratch.push(c),
@@ -460,8 +470,55 @@ mod tests {
     }
 
     #[test]
+    fn nul_bytes_end_an_inline_request() {
+        assert_eq!(parse_all(b"\x00\x01\xff\r\nab\x00cd\r\n").unwrap(), vec![vec![], vec![b"ab".to_vec()]]);
+    }
+
+    #[test]
     fn empty_requests_have_no_arguments() {
         assert_eq!(parse_all(b"\r\n*0\r\n*-1\r\n").unwrap(), vec![Vec::<Vec<u8>>::new(); 3]);
+    }
+
+    /// Random bytes, fed in random pieces, never panic and always make progress: every call
+    /// either completes a request, asks for more bytes, or fails.
+    #[test]
+    fn random_input_never_panics_or_stalls() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut rand = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"*$\r\n0123456789-\"' \\xabAZ\x00\t";
+        for _ in 0..3000 {
+            let len = (rand() % 64) as usize;
+            let input: Vec<u8> =
+                (0..len)
+                    .map(|_| {
+                        if rand() % 4 == 0 {
+                            rand() as u8
+                        } else {
+                            alphabet[(rand() % alphabet.len() as u64) as usize]
+                        }
+                    })
+                    .collect();
+            let mut p = RequestParser::new();
+            let limits = Limits { max_bulk_len: 1 << 20, authenticated: rand() % 2 == 0 };
+            let mut fed = 0;
+            let mut steps = 0;
+            loop {
+                steps += 1;
+                assert!(steps < 10_000, "parser stalled on {input:?}");
+                match p.next(&input[..fed], &limits) {
+                    Ok(true) => {
+                        let _ = p.args(&input[..fed]).iter().count();
+                    }
+                    Ok(false) if fed < input.len() => fed = (fed + 1 + (rand() % 8) as usize).min(input.len()),
+                    Ok(false) | Err(_) => break,
+                }
+            }
+        }
     }
 
     #[test]

@@ -203,3 +203,58 @@ fn works_with_a_real_client_library() {
     let vals: Vec<Option<String>> = redis::cmd("MGET").arg("greeting").arg("nope").query(&mut con).unwrap();
     assert_eq!(vals, vec![Some("hello".to_string()), None]);
 }
+
+#[test]
+fn query_buffer_limit_closes_the_client() {
+    let s = TestServer::start(&["--client-query-buffer-limit", "1mb"]);
+    let mut c = s.raw();
+    c.send(b"*2\r\n$4\r\nECHO\r\n$3000000\r\n");
+    let chunk = vec![b'x'; 64 * 1024];
+    // The server may close mid-way; later sends then fail, which is the point.
+    for _ in 0..40 {
+        if std::io::Write::write_all(&mut std::net::TcpStream::try_clone(c.stream()).unwrap(), &chunk).is_err() {
+            break;
+        }
+    }
+    assert!(c.is_closed());
+    let mut other = s.raw();
+    assert_eq!(other.cmd_str(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn garbage_gets_an_error_not_a_crash() {
+    let s = TestServer::start(&[]);
+    for garbage in [&b"\x00\x01\x02\xff\r\n"[..], b"*1\r\n$1\r\nab\r\n", b"$5\r\nhello\r\n", b"*\r\n"] {
+        let mut c = s.raw();
+        c.send(garbage);
+        let _ = c.read_reply();
+    }
+    let mut c = s.raw();
+    assert_eq!(c.cmd_str(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn unimplemented_directives_are_named_in_one_startup_warning() {
+    use std::io::{BufRead, BufReader};
+    let port = free_port().to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roost"))
+        .args(["--port", &port, "--bind", "127.0.0.1", "--appendonly", "yes", "--save", "60 1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref().take(20) {
+        let line = line.unwrap();
+        let ready = line.contains("Ready to accept connections");
+        seen.push(line);
+        if ready {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = seen.join("\n");
+    assert!(text.contains("NOTHING WILL BE SAVED TO DISK"), "{text}");
+    assert!(text.contains("appendonly") && text.contains("save"), "{text}");
+}

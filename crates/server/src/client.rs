@@ -8,7 +8,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use roost_store::now_ms;
+use roost_store::now_secs;
 
 /// What other threads may read or change of a connection.
 pub struct ClientHandle {
@@ -18,7 +18,8 @@ pub struct ClientHandle {
     pub fd: i32,
     pub created: Instant,
     pub meta: Mutex<ClientMeta>,
-    pub last_interaction_ms: AtomicU64,
+    /// Unix seconds of the last read from the client (CLIENT LIST's idle).
+    pub last_interaction_secs: AtomicU64,
     /// Statistics slot of the last command run (CLIENT LIST's `cmd=`).
     pub last_cmd: AtomicUsize,
     pub query_buf: AtomicUsize,
@@ -48,7 +49,7 @@ impl ClientHandle {
             fd,
             created: Instant::now(),
             meta: Mutex::new(ClientMeta { resp: 2, user: "default", ..Default::default() }),
-            last_interaction_ms: AtomicU64::new(now_ms()),
+            last_interaction_secs: AtomicU64::new(now_secs() as u64),
             last_cmd: AtomicUsize::new(usize::MAX),
             query_buf: AtomicUsize::new(0),
             query_buf_free: AtomicUsize::new(0),
@@ -64,7 +65,7 @@ impl ClientHandle {
     }
 
     pub fn idle_secs(&self) -> u64 {
-        now_ms().saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed)) / 1000
+        (now_secs() as u64).saturating_sub(self.last_interaction_secs.load(Ordering::Relaxed))
     }
 }
 

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use roost_resp::Args;
 
 use crate::ctx::Ctx;
@@ -120,7 +122,7 @@ impl CommandSpec {
 
 /// Lookup by lowercase name, built once at startup after `rename-command` is applied.
 pub struct CommandTable {
-    by_name: HashMap<Vec<u8>, (&'static CommandSpec, usize)>,
+    by_name: HashMap<Vec<u8>, (&'static CommandSpec, usize), RandomState>,
     /// Position of every command and subcommand in `all`: its per-command statistics slot.
     index: HashMap<&'static str, usize>,
     pub all: Vec<&'static CommandSpec>,
@@ -128,7 +130,7 @@ pub struct CommandTable {
 
 impl CommandTable {
     pub fn new(table: &'static [CommandSpec], renames: &[(String, String)]) -> Result<CommandTable, String> {
-        let mut by_name: HashMap<Vec<u8>, (&'static CommandSpec, usize)> =
+        let mut by_name: HashMap<Vec<u8>, (&'static CommandSpec, usize), RandomState> =
             table.iter().enumerate().map(|(i, c)| (c.name.as_bytes().to_vec(), (c, i))).collect();
         for (old, new) in renames {
             let Some(spec) = by_name.remove(old.to_ascii_lowercase().as_bytes()) else {

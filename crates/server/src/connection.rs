@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use roost_resp::{Args, Limits, ReplyBuf, RequestParser};
-use roost_store::now_ms;
+use roost_store::{now_ms, now_secs};
 
 use crate::client::{ClientHandle, ClientState, ReplyMode};
 use crate::command::{find_subcommand, flags, CommandSpec};
@@ -48,7 +48,7 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
         }
         stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
         stats.reads.fetch_add(1, Ordering::Relaxed);
-        handle.last_interaction_ms.store(now_ms(), Ordering::Relaxed);
+        handle.last_interaction_secs.store(now_secs() as u64, Ordering::Relaxed);
         if input.len() as u64 > server.live.client_query_buffer_limit.load(Ordering::Relaxed) {
             // Redis closes such a client without a reply; there is no safe place to put one.
             break;

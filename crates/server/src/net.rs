@@ -183,6 +183,7 @@ fn spawn_housekeeping(server: Arc<Server>) {
                 if server.shutting_down.load(Ordering::Relaxed) {
                     return;
                 }
+                roost_store::tick_clock();
                 let until = server.pause.until_ms.load(Ordering::Acquire);
                 if until != 0 && now_ms() >= until {
                     server.pause.until_ms.store(0, Ordering::Release);

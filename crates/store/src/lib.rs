@@ -12,5 +12,5 @@ mod table;
 mod value;
 
 pub use keyspace::{Keyspace, Locked, Shard, SHARDS};
-pub use table::{now_ms, now_secs, Entry, Table};
+pub use table::{now_ms, now_secs, tick_clock, Entry, Table};
 pub use value::{Key, StrValue, Value};

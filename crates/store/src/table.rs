@@ -5,6 +5,7 @@
 //! end down: a key present for the whole scan is always reached, because the only key a deletion
 //! moves comes from a position the scan has either already visited or has yet to reach below.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use foldhash::fast::RandomState;
@@ -16,8 +17,22 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
+/// Unix seconds, refreshed by [`tick_clock`] from a periodic task: access times are stamped on
+/// every command, and a cached value saves a clock read on each.
+static CLOCK_SECS: AtomicU32 = AtomicU32::new(0);
+
 pub fn now_secs() -> u32 {
-    (now_ms() / 1000) as u32
+    match CLOCK_SECS.load(Ordering::Relaxed) {
+        0 => tick_clock(),
+        secs => secs,
+    }
+}
+
+/// Refreshes the cached seconds clock; returns the new value.
+pub fn tick_clock() -> u32 {
+    let secs = (now_ms() / 1000) as u32;
+    CLOCK_SECS.store(secs, Ordering::Relaxed);
+    secs
 }
 
 #[derive(Clone, Debug)]
