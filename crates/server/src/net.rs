@@ -128,6 +128,10 @@ pub fn run(server: Arc<Server>) -> Result<(), String> {
             ),
         );
         let mut next = 0usize;
+        let mut sigterm =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let mut sigint =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).map_err(|e| e.to_string())?;
         let (conn_tx, mut conn_rx) = mpsc::unbounded_channel::<TcpStream>();
         for l in listeners {
             let tx = conn_tx.clone();
@@ -149,6 +153,14 @@ pub fn run(server: Arc<Server>) -> Result<(), String> {
             let stream = tokio::select! {
                 s = conn_rx.recv() => match s { Some(s) => s, None => return Ok(()) },
                 _ = server.shutdown.notified() => return Ok(()),
+                _ = sigterm.recv() => {
+                    log(WARNING, "Received SIGTERM scheduling shutdown...");
+                    return shutdown_now(&server);
+                }
+                _ = sigint.recv() => {
+                    log(WARNING, "Received SIGINT scheduling shutdown...");
+                    return shutdown_now(&server);
+                }
             };
             server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
             let max = server.live.maxclients.load(Ordering::Relaxed);
@@ -167,6 +179,15 @@ pub fn run(server: Arc<Server>) -> Result<(), String> {
             next = next.wrapping_add(1);
         }
     })
+}
+
+/// Stops accepting and returns so the process exits. Nothing is saved: persistence does not
+/// exist yet, which the startup warning already said when save rules were configured.
+fn shutdown_now(server: &Server) -> Result<(), String> {
+    server.shutting_down.store(true, Ordering::Relaxed);
+    log(WARNING, "User requested shutdown...");
+    log(WARNING, "Roost is now ready to exit, bye bye...");
+    Ok(())
 }
 
 /// Periodic work, `hz` times a second: active expiry, ending CLIENT PAUSE on time.

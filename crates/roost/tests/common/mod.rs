@@ -71,6 +71,12 @@ impl TestServer {
         redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap().get_connection().unwrap()
     }
 
+    /// Sends SIGTERM to the server process.
+    pub fn signal_term(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
     /// Whether the process has exited (e.g. after SHUTDOWN).
     pub fn exited_within(&mut self, d: Duration) -> bool {
         let deadline = Instant::now() + d;

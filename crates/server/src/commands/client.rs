@@ -18,8 +18,7 @@ use crate::server::Server;
 
 const CONN: &[&str] = &["@slow", "@connection"];
 const CONN_ADMIN: &[&str] = &["@admin", "@slow", "@dangerous", "@connection"];
-const SUB: CommandSpec =
-    CommandSpec { flags: NOSCRIPT | LOADING | STALE, acl: CONN, group: "connection", ..BASE };
+const SUB: CommandSpec = CommandSpec { flags: NOSCRIPT | LOADING | STALE, acl: CONN, group: "connection", ..BASE };
 const ADMIN_SUB: CommandSpec = CommandSpec { flags: ADMIN | NOSCRIPT | LOADING | STALE, acl: CONN_ADMIN, ..SUB };
 
 pub const CLIENT: CommandSpec = CommandSpec {

@@ -10,13 +10,8 @@ use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::server::Server;
 
-const SUB: CommandSpec = CommandSpec {
-    flags: LOADING | STALE,
-    acl: &["@slow", "@connection"],
-    group: "server",
-    since: "2.8.13",
-    ..BASE
-};
+const SUB: CommandSpec =
+    CommandSpec { flags: LOADING | STALE, acl: &["@slow", "@connection"], group: "server", since: "2.8.13", ..BASE };
 
 pub const COMMAND: CommandSpec = CommandSpec {
     name: "command",

@@ -1,8 +1,11 @@
 //! The command table and the command families, one file each.
 
+pub mod client;
 pub mod config;
 pub mod connection;
+pub mod debug;
 pub mod info;
+pub mod introspection;
 pub mod keys;
 pub mod server;
 pub mod string;
@@ -49,6 +52,7 @@ pub static TABLE: &[CommandSpec] = &[
     connection::SELECT,
     connection::SWAPDB,
     connection::RESET,
+    client::CLIENT,
     // server
     config::CONFIG,
     info::INFO,
@@ -57,6 +61,8 @@ pub static TABLE: &[CommandSpec] = &[
     server::FLUSHALL,
     server::TIME,
     server::SHUTDOWN,
+    introspection::COMMAND,
+    debug::DEBUG,
     // strings
     string::GET,
     string::SET,

@@ -1,0 +1,666 @@
+//! DEBUG: the testing aids Redis's own test suite and client libraries lean on: SLEEP,
+//! SET-ACTIVE-EXPIRE, OBJECT, DIGEST, DIGEST-VALUE, PROTOCOL, ERROR, LOG and HELP.
+
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+
+use roost_resp::Args;
+use roost_store::{now_ms, Entry, StrValue, Table, Value};
+
+use super::introspection::{reply_help, subcommand_syntax_error};
+use super::{is, BASE};
+use crate::command::{flags::*, CommandSpec};
+use crate::ctx::Ctx;
+use crate::error::{CmdError, CmdResult};
+use crate::log::{log, WARNING};
+
+pub const DEBUG: CommandSpec = CommandSpec {
+    name: "debug",
+    arity: -2,
+    flags: ADMIN | NOSCRIPT | LOADING | STALE,
+    acl: &["@admin", "@slow", "@dangerous"],
+    group: "server",
+    summary: "A container for debugging commands",
+    complexity: "Depends on subcommand.",
+    run: debug,
+    ..BASE
+};
+
+const HELP: &[&str] = &[
+    "AOF-FLUSH-SLEEP <microsec>",
+    "    Server will sleep before flushing the AOF, this is used for testing.",
+    "ASSERT",
+    "    Crash by assertion failed.",
+    "CHANGE-REPL-ID",
+    "    Change the replication IDs of the instance.",
+    "    Dangerous: should be used only for testing the replication subsystem.",
+    "CONFIG-REWRITE-FORCE-ALL",
+    "    Like CONFIG REWRITE but writes all configuration options, including",
+    "    keywords not listed in original configuration file or default values.",
+    "CRASH-AND-RECOVER [<milliseconds>]",
+    "    Hard crash and restart after a <milliseconds> delay (default 0).",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate Redis errors.",
+    "LEAK <string>",
+    "    Create a memory leak of the input string.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "HTSTATS <dbid>",
+    "    Return hash table statistics of the specified Redis database.",
+    "HTSTATS-KEY <key>",
+    "    Like HTSTATS but for the hash table stored at <key>'s value.",
+    "LOADAOF",
+    "    Flush the AOF buffers on disk and reload the AOF in memory.",
+    "REPLICATE <string>",
+    "    Replicates the provided string to replicas, allowing data divergence.",
+    "MALLCTL <key> [<val>]",
+    "    Get or set a malloc tuning integer.",
+    "MALLCTL-STR <key> [<val>]",
+    "    Get or set a malloc tuning string.",
+    "OBJECT <key>",
+    "    Show low level info about `key` and associated value.",
+    "DROP-CLUSTER-PACKET-FILTER <packet-type>",
+    "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
+    "OOM",
+    "    Crash the server simulating an out-of-memory error.",
+    "PANIC",
+    "    Crash the server simulating a panic.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "    * MERGE: conflicting keys will be loaded from RDB.",
+    "    * NOFLUSH: the existing database will not be removed before load, but",
+    "      conflicting keys will generate an exception and kill the server.",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "    Examples:",
+    "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "      the database.",
+    "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "      existing RDB file.",
+    "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "      file to the database.",
+    "RESTART [<milliseconds>]",
+    "    Graceful restart: save config, db, restart after a <milliseconds> delay (default 0).",
+    "SDSLEN <key>",
+    "    Show low level SDS string info representing `key` and value.",
+    "SEGFAULT",
+    "    Crash the server with sigsegv.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "QUICKLIST-PACKED-THRESHOLD <size>",
+    "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+    "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+    "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+    "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    "STRINGMATCH-TEST",
+    "    Run a fuzz tester against the stringmatchlen() function.",
+    "STRUCTSIZE",
+    "    Return the size of different Redis core C structures.",
+    "LISTPACK <key>",
+    "    Show low level info about the listpack encoding of <key>.",
+    "QUICKLIST <key> [<0|1>]",
+    "    Show low level info about the quicklist encoding of <key>.",
+    "    The optional argument (0 by default) sets the level of detail",
+    "CLIENT-EVICTION",
+    "    Show low level client eviction pools info (maxmemory-clients).",
+    "PAUSE-CRON <0|1>",
+    "    Stop periodic cron job processing.",
+    "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+    "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+    "    In case NEVER is provided the last observed peak will never be reset",
+    "    In case RESET is provided the peak reset time will be restored to the default value",
+    "REPLYBUFFER RESIZING <0|1>",
+    "    Enable or disable the reply buffer resize cron job",
+    "CLUSTERLINK KILL <to|from|all> <node-id>",
+    "    Kills the link based on the direction to/from (both) with the provided node.",
+];
+
+/// enable-debug-command: DEBUG is refused unless it is "yes", or "local" and the client
+/// connected from the loopback address.
+fn allowed(ctx: &Ctx) -> bool {
+    let setting = ctx.server.config.read().get_one("enable-debug-command");
+    match setting.as_deref() {
+        Some("yes") => true,
+        Some("local") => match ctx.handle.addr.ip() {
+            IpAddr::V4(ip) => ip.octets() == [127, 0, 0, 1],
+            IpAddr::V6(ip) => ip.is_loopback(),
+        },
+        _ => false,
+    }
+}
+
+fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if !allowed(ctx) {
+        return Err(CmdError::msg(
+            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+        ));
+    }
+    let sub = args.get(1);
+    let argc = args.len();
+    if is(sub, "help") && argc == 2 {
+        reply_help(ctx, args, HELP);
+    } else if is(sub, "sleep") && argc == 3 {
+        sleep(args.get(2));
+        ctx.reply.ok();
+    } else if is(sub, "set-active-expire") && argc == 3 {
+        // Redis reads the flag with atoi: any non-zero leading number enables.
+        let on = c_atoi(args.get(2)) != 0;
+        ctx.server.active_expire.store(on, Ordering::Relaxed);
+        ctx.reply.ok();
+    } else if is(sub, "object") && argc == 3 {
+        object(ctx, args.get(2))?;
+    } else if is(sub, "digest") && argc == 2 {
+        let d = dataset_digest(ctx);
+        ctx.reply.simple(hex(&d).as_bytes());
+    } else if is(sub, "digest-value") {
+        digest_value(ctx, args);
+    } else if is(sub, "protocol") && argc == 3 {
+        protocol(ctx, args.get(2))?;
+    } else if is(sub, "error") && argc == 3 {
+        // The argument is the whole error line, prefix included; it is not counted as an error
+        // the server raised.
+        ctx.reply.error(args.get(2));
+    } else if is(sub, "log") && argc == 3 {
+        log(WARNING, &format!("DEBUG LOG: {}", String::from_utf8_lossy(args.get(2))));
+        ctx.reply.ok();
+    } else {
+        return Err(subcommand_syntax_error(args));
+    }
+    Ok(())
+}
+
+/// C's atoi: optional leading spaces and sign, then as many digits as there are.
+fn c_atoi(s: &[u8]) -> i64 {
+    let s = s.iter().skip_while(|c| c.is_ascii_whitespace()).copied().collect::<Vec<u8>>();
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, &s[..]),
+    };
+    let v = digits
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .fold(0i64, |v, &c| v.wrapping_mul(10).wrapping_add((c - b'0') as i64));
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// C's strtod on an argument: the longest leading part that reads as a number, 0 if none.
+fn c_strtod(s: &[u8]) -> f64 {
+    let s = std::str::from_utf8(s).unwrap_or("").trim_start();
+    let max = s.len().min(64);
+    (1..=max).rev().filter(|&n| s.is_char_boundary(n)).find_map(|n| s[..n].parse::<f64>().ok()).unwrap_or(0.0)
+}
+
+/// DEBUG SLEEP blocks the worker thread, as Redis blocks its one thread: connections served by
+/// this worker stall with it. Redis converts to microseconds and hands the result to nanosleep,
+/// which refuses negative times; non-finite or overflowing values become negative in that
+/// conversion, so they do not sleep either.
+fn sleep(arg: &[u8]) {
+    let micros = c_strtod(arg) * 1e6;
+    if !micros.is_finite() || micros >= i64::MAX as f64 || micros < 1.0 {
+        return;
+    }
+    std::thread::sleep(std::time::Duration::from_micros(micros as u64));
+}
+
+/// Finds a key without the side effects of a lookup: DEBUG looks at logically expired keys as
+/// they are, and does not delete them or touch their access time. Scanning one shard's table
+/// costs a fraction of the keyspace, acceptable for a debugging command.
+fn peek<'t>(table: &'t Table, key: &[u8]) -> Option<&'t Entry> {
+    table.iter().find(|(k, _)| k.as_bytes() == key).map(|(_, e)| e)
+}
+
+/// Redis's LRU clock: seconds, wrapping at 24 bits.
+const LRU_CLOCK_MAX: u64 = (1 << 24) - 1;
+
+fn lru_clock(unix_secs: u64) -> u64 {
+    unix_secs & LRU_CLOCK_MAX
+}
+
+fn lru_idle(now: u64, lru: u64) -> u64 {
+    if now >= lru {
+        now - lru
+    } else {
+        now + (LRU_CLOCK_MAX - lru)
+    }
+}
+
+/// Redis shares one object for each integer below 10000, with this reference count.
+const SHARED_INTEGERS: i64 = 10_000;
+const SHARED_REFCOUNT: u32 = i32::MAX as u32;
+
+/// Roost values do not sit behind one object pointer Redis would print. A value derived from
+/// what the address identifies (the key, or the shared integer) keeps the field address-like,
+/// distinct per object and stable between calls, so tests can compare two lines.
+fn fake_address(what: impl Hash) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    what.hash(&mut h);
+    format!("0x7f{:010x}", (h.finish() & 0xff_ffff_ffff) & !0xf)
+}
+
+fn object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
+    let db = ctx.client.db;
+    let compress = ctx.server.config.read().get_one("rdbcompression").as_deref() != Some("no");
+    let line = {
+        let shard = ctx.server.keyspace.lock_key(key);
+        let e = shard.db_ref(db).and_then(|t| peek(t, key)).ok_or(CmdError::NoSuchKey)?;
+        let now = lru_clock(now_ms() / 1000);
+        let shared = match &e.value {
+            Value::Str(StrValue::Int(v)) if (0..SHARED_INTEGERS).contains(v) => Some(*v),
+            _ => None,
+        };
+        let (address, refcount, lru) = match shared {
+            // A shared integer keeps the access time of its creation at startup.
+            Some(v) => (fake_address(("shared", v)), SHARED_REFCOUNT, lru_clock(ctx.server.started_unix_ms / 1000)),
+            None => (fake_address((db, key)), 1, lru_clock(e.access as u64)),
+        };
+        format!(
+            "Value at:{} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+            address,
+            refcount,
+            e.value.encoding(),
+            serialized_len(&e.value, compress),
+            lru,
+            lru_idle(now, lru)
+        )
+    };
+    ctx.reply.simple(line.as_bytes());
+    Ok(())
+}
+
+/// The bytes a value takes in an RDB file, as DEBUG OBJECT's serializedlength reports it.
+fn serialized_len(value: &Value, compress: bool) -> usize {
+    match value {
+        Value::Str(s) => match s {
+            StrValue::Int(v) => int_serialized_len(*v),
+            other => {
+                let mut scratch = [0u8; 20];
+                string_serialized_len(other.bytes(&mut scratch), compress)
+            }
+        },
+        // Each data type adds its own RDB size here as it arrives.
+        #[allow(unreachable_patterns)]
+        _ => 0,
+    }
+}
+
+/// RDB's length prefix: 1, 2, 5 or 9 bytes.
+fn rdb_len_size(n: usize) -> usize {
+    if n < 1 << 6 {
+        1
+    } else if n < 1 << 14 {
+        2
+    } else if n as u64 <= u32::MAX as u64 {
+        5
+    } else {
+        9
+    }
+}
+
+/// Integers within 32 bits are stored in RDB as a type byte and 1, 2 or 4 bytes.
+fn small_int_size(v: i64) -> Option<usize> {
+    if (i8::MIN as i64..=i8::MAX as i64).contains(&v) {
+        Some(2)
+    } else if (i16::MIN as i64..=i16::MAX as i64).contains(&v) {
+        Some(3)
+    } else if (i32::MIN as i64..=i32::MAX as i64).contains(&v) {
+        Some(5)
+    } else {
+        None
+    }
+}
+
+fn int_serialized_len(v: i64) -> usize {
+    small_int_size(v).unwrap_or_else(|| {
+        let digits = v.to_string().len();
+        rdb_len_size(digits) + digits
+    })
+}
+
+fn string_serialized_len(s: &[u8], compress: bool) -> usize {
+    // Short strings that are canonical integers take the integer form.
+    if s.len() <= 11 {
+        if let Some(size) = std::str::from_utf8(s)
+            .ok()
+            .and_then(|t| t.parse::<i64>().ok())
+            .filter(|v| v.to_string().as_bytes() == s)
+            .and_then(small_int_size)
+        {
+            return size;
+        }
+    }
+    // Longer strings are stored LZF-compressed when that saves at least four bytes.
+    if compress && s.len() > 20 {
+        if let Some(packed) = lzf_compressed_len(s, s.len() - 4) {
+            return 1 + rdb_len_size(packed) + rdb_len_size(s.len()) + packed;
+        }
+    }
+    rdb_len_size(s.len()) + s.len()
+}
+
+/// The size LZF compression (as Redis's bundled liblzf configures it: 16-bit hash, the
+/// "very fast" variant) gives `input`, or None when it does not fit `out_len` bytes. Only the
+/// length matters here, but it is found by producing the exact output, so it matches the
+/// compressor's choices byte for byte.
+fn lzf_compressed_len(input: &[u8], out_len: usize) -> Option<usize> {
+    const HLOG: u32 = 16;
+    const HSIZE: usize = 1 << HLOG;
+    const MAX_LIT: usize = 1 << 5;
+    const MAX_OFF: usize = 1 << 13;
+    const MAX_REF: usize = (1 << 8) + (1 << 3);
+    let idx = |h: u32| ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1);
+    let n = input.len();
+    if n < 3 || out_len == 0 {
+        return None;
+    }
+    // Positions are stored as offsets; 0 doubles as "empty", so position 0 is never a match
+    // source, exactly as in liblzf.
+    let mut htab = vec![0u32; HSIZE];
+    let mut out = vec![0u8; out_len + 8];
+    let (mut ip, mut op, mut lit) = (0usize, 1usize, 0usize);
+    let mut hval: u32 = (u32::from(input[0]) << 8) | u32::from(input[1]);
+    while ip + 2 < n {
+        hval = (hval << 8) | u32::from(input[ip + 2]);
+        let slot = idx(hval);
+        let r = htab[slot] as usize;
+        htab[slot] = ip as u32;
+        let off = ip.wrapping_sub(r).wrapping_sub(1);
+        if off < MAX_OFF && r > 0 && input[r + 2] == input[ip + 2] && input[r..r + 2] == input[ip..ip + 2] {
+            let mut len = 2;
+            let maxlen = (n - ip - len).min(MAX_REF);
+            if op + 4 >= out_len && op - usize::from(lit == 0) + 4 >= out_len {
+                return None;
+            }
+            out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+            op -= usize::from(lit == 0);
+            // The first sixteen steps are unrolled in liblzf without the maxlen bound; they are
+            // repeated here the same way so the match lengths agree.
+            let mut done = false;
+            if maxlen > 16 {
+                for _ in 0..16 {
+                    len += 1;
+                    if input[r + len] != input[ip + len] {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            if !done {
+                loop {
+                    len += 1;
+                    if !(len < maxlen && input[r + len] == input[ip + len]) {
+                        break;
+                    }
+                }
+            }
+            len -= 2;
+            ip += 1;
+            if len < 7 {
+                out[op] = ((off >> 8) + (len << 5)) as u8;
+                op += 1;
+            } else {
+                out[op] = ((off >> 8) + (7 << 5)) as u8;
+                out[op + 1] = (len - 7) as u8;
+                op += 2;
+            }
+            out[op] = off as u8;
+            op += 2;
+            lit = 0;
+            ip += len + 1;
+            if ip + 2 >= n {
+                break;
+            }
+            ip -= 2;
+            hval = (u32::from(input[ip]) << 8) | u32::from(input[ip + 1]);
+            for _ in 0..2 {
+                hval = (hval << 8) | u32::from(input[ip + 2]);
+                htab[idx(hval)] = ip as u32;
+                ip += 1;
+            }
+        } else {
+            if op >= out_len {
+                return None;
+            }
+            lit += 1;
+            out[op] = input[ip];
+            op += 1;
+            ip += 1;
+            if lit == MAX_LIT {
+                out[op - lit - 1] = (lit - 1) as u8;
+                lit = 0;
+                op += 1;
+            }
+        }
+    }
+    if op + 3 > out_len {
+        return None;
+    }
+    while ip < n {
+        lit += 1;
+        out[op] = input[ip];
+        op += 1;
+        ip += 1;
+        if lit == MAX_LIT {
+            out[op - lit - 1] = (lit - 1) as u8;
+            lit = 0;
+            op += 1;
+        }
+    }
+    out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+    op -= usize::from(lit == 0);
+    Some(op)
+}
+
+type Digest = [u8; 20];
+
+fn sha1(data: &[u8]) -> Digest {
+    sha1_smol::Sha1::from(data).digest().bytes()
+}
+
+/// Folds data into a digest in an order-independent way: XOR with the data's SHA1.
+fn xor_digest(digest: &mut Digest, data: &[u8]) {
+    for (d, h) in digest.iter_mut().zip(sha1(data)) {
+        *d ^= h;
+    }
+}
+
+/// Folds data into a digest so that order matters: XOR, then hash the result.
+fn mix_digest(digest: &mut Digest, data: &[u8]) {
+    xor_digest(digest, data);
+    *digest = sha1(digest);
+}
+
+/// Redis's type codes, which seed each value's digest.
+fn type_code(value: &Value) -> u32 {
+    match value.type_name() {
+        "string" => 0,
+        "list" => 1,
+        "set" => 2,
+        "zset" => 3,
+        "hash" => 4,
+        "stream" => 6,
+        _ => 5,
+    }
+}
+
+/// A value's digest as DEBUG DIGEST-VALUE reports it: its type, its contents, and whether it
+/// has an expiry (not when).
+fn value_digest(digest: &mut Digest, e: &Entry) {
+    mix_digest(digest, &type_code(&e.value).to_be_bytes());
+    match &e.value {
+        Value::Str(s) => {
+            let mut scratch = [0u8; 20];
+            mix_digest(digest, s.bytes(&mut scratch));
+        }
+        // Each data type adds its contents here as it arrives (lists mix elements in order,
+        // sets XOR them, hashes and sorted sets XOR one mixed digest per field).
+        #[allow(unreachable_patterns)]
+        _ => {}
+    }
+    if e.expire_at != 0 {
+        xor_digest(digest, b"!!expire!!");
+    }
+}
+
+/// DEBUG DIGEST: one digest of every database's keys, values and expiry flags, equal for equal
+/// datasets whatever their insertion order. Logically expired keys still in memory count, as
+/// in Redis.
+fn dataset_digest(ctx: &Ctx) -> Digest {
+    let shards = ctx.server.keyspace.lock_all();
+    let mut digest = [0u8; 20];
+    for db in 0..ctx.server.keyspace.databases() {
+        let tables: Vec<&Table> = shards.iter().filter_map(|s| s.db_ref(db)).filter(|t| !t.is_empty()).collect();
+        if tables.is_empty() {
+            continue;
+        }
+        // The database number goes in, so the same data in another database differs.
+        mix_digest(&mut digest, &(db as u32).to_be_bytes());
+        for table in tables {
+            for (key, e) in table.iter() {
+                let mut kv = [0u8; 20];
+                mix_digest(&mut kv, key.as_bytes());
+                value_digest(&mut kv, e);
+                xor_digest(&mut digest, &kv);
+            }
+        }
+    }
+    digest
+}
+
+fn digest_value(ctx: &mut Ctx, args: &Args) {
+    let db = ctx.client.db;
+    ctx.reply.array(args.len() - 2);
+    for key in args.iter().skip(2) {
+        let mut digest = [0u8; 20];
+        {
+            let shard = ctx.server.keyspace.lock_key(key);
+            if let Some(e) = shard.db_ref(db).and_then(|t| peek(t, key)) {
+                value_digest(&mut digest, e);
+            }
+        }
+        ctx.reply.simple(hex(&digest).as_bytes());
+    }
+}
+
+fn hex(d: &Digest) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn protocol(ctx: &mut Ctx, kind: &[u8]) -> CmdResult {
+    let r = &mut *ctx.reply;
+    if is(kind, "string") {
+        r.bulk(b"Hello World");
+    } else if is(kind, "integer") {
+        r.int(12345);
+    } else if is(kind, "double") {
+        r.double(3.141);
+    } else if is(kind, "bignum") {
+        r.big_number(b"1234567999999999999999999999999999999");
+    } else if is(kind, "null") {
+        r.null();
+    } else if is(kind, "array") || is(kind, "set") {
+        if is(kind, "array") {
+            r.array(3);
+        } else {
+            r.set(3);
+        }
+        for j in 0..3 {
+            r.int(j);
+        }
+    } else if is(kind, "map") {
+        r.map(3);
+        for j in 0..3 {
+            r.int(j);
+            r.boolean(j == 1);
+        }
+    } else if is(kind, "attrib") {
+        // RESP2 has no attributes; its clients get the plain reply alone.
+        if r.resp3 {
+            r.attribute(1);
+            r.bulk(b"key-popularity");
+            r.array(2);
+            r.bulk(b"key:123");
+            r.int(90);
+        }
+        r.bulk(b"Some real reply following the attribute");
+    } else if is(kind, "push") {
+        if !r.resp3 {
+            return Err(CmdError::msg("ERR RESP2 is not supported by this command"));
+        }
+        r.push(2);
+        r.bulk(b"server-cpu-usage");
+        r.int(42);
+        r.bulk(b"Some real reply following the push reply");
+    } else if is(kind, "true") {
+        r.boolean(true);
+    } else if is(kind, "false") {
+        r.boolean(false);
+    } else if is(kind, "verbatim") {
+        r.verbatim(b"txt", b"This is a verbatim\nstring");
+    } else {
+        return Err(CmdError::msg(
+            "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialized_lengths_match_redis() {
+        // Values measured with DEBUG OBJECT on redis-server 7.0.
+        assert_eq!(string_serialized_len(&[b'a'; 100], true), 13);
+        assert_eq!(string_serialized_len("ab".repeat(15).as_bytes(), true), 13);
+        assert_eq!(string_serialized_len(b"bar", true), 4);
+        assert_eq!(string_serialized_len(b"1123", true), 3);
+        assert_eq!(string_serialized_len(b"01", true), 3);
+        assert_eq!(string_serialized_len(b"", true), 1);
+        assert_eq!(int_serialized_len(100), 2);
+        assert_eq!(int_serialized_len(12345), 3);
+        assert_eq!(int_serialized_len(-5), 2);
+        assert_eq!(int_serialized_len(99_999_999_999), 12);
+        assert_eq!(int_serialized_len(123_456_789_012), 13);
+        let random = b"iy0fqhdmsn7mtgwg7lk9u7ew4n7pwmv7dtj9wd2cs0ykctzpq2f3iu0cq7ft";
+        assert_eq!(string_serialized_len(random, true), 61);
+    }
+
+    #[test]
+    fn strtod_and_atoi_read_leading_numbers() {
+        assert_eq!(c_strtod(b"0.5"), 0.5);
+        assert_eq!(c_strtod(b"1e-1x"), 0.1);
+        assert_eq!(c_strtod(b"x"), 0.0);
+        assert_eq!(c_atoi(b"2"), 2);
+        assert_eq!(c_atoi(b"x"), 0);
+        assert_eq!(c_atoi(b" -3z"), -3);
+    }
+
+    #[test]
+    fn empty_digest_is_zero() {
+        assert_eq!(hex(&[0u8; 20]), "0".repeat(40));
+    }
+}
