@@ -72,7 +72,7 @@ fn string_command(r: &mut Rng) -> Cmd {
         }
         2 | 3 => vec!["GET".into(), k],
         4 => vec!["SETNX".into(), k, v],
-        5 => vec!["SETEX".into(), k, int_arg(r), v],
+        5 => vec!["SETEX".into(), k, r.pick(&["-1", "0", "abc", "1000"]).into(), v],
         6 => vec!["GETSET".into(), k, v],
         7 => vec!["GETDEL".into(), k],
         8 => vec!["GETEX".into(), k, r.pick(&["PERSIST", "EX", "PX"]).into(), "100000".into()],
@@ -93,11 +93,99 @@ fn string_command(r: &mut Rng) -> Cmd {
         24 => vec!["LCS".into(), "{t}a".into(), "{t}b".into()],
         25 => vec!["LCS".into(), "{t}a".into(), "{t}b".into(), "IDX".into(), "WITHMATCHLEN".into()],
         26 => vec!["LCS".into(), "{t}a".into(), "{t}b".into(), "LEN".into()],
-        27 => vec!["PSETEX".into(), k, int_arg(r), v],
+        // Only expiry times far away (or invalid): a few milliseconds would race the test itself.
+        27 => vec!["PSETEX".into(), k, r.pick(&["-1", "0", "abc", "100000"]).into(), v],
         28 => vec!["MSET".into(), k],
         _ => vec!["ECHO".into(), v],
     };
     c
+}
+
+fn keys_command(r: &mut Rng) -> Cmd {
+    let k = key(r);
+    let c: Vec<String> = match r.below(26) {
+        0 => vec!["DEL".into(), k, key(r)],
+        1 => vec!["UNLINK".into(), k],
+        2 => vec!["EXISTS".into(), k.clone(), key(r), k],
+        3 => vec!["TYPE".into(), k],
+        4 => vec!["RENAME".into(), k, key(r)],
+        5 => vec!["RENAMENX".into(), k, key(r)],
+        6 => {
+            let mut c = vec!["COPY".to_string(), k, key(r)];
+            if r.below(2) == 0 {
+                c.push("REPLACE".into());
+            }
+            c
+        }
+        7 => vec!["MOVE".into(), k, r.pick(&["1", "0", "16", "x"]).into()],
+        8 => vec!["EXPIRE".into(), k, r.pick(&["1000", "2000", "-1", "x"]).into()],
+        9 => vec![
+            r.pick(&["EXPIRE", "PEXPIRE"]).into(),
+            k,
+            r.pick(&["100000", "200000000"]).into(),
+            r.pick(&["NX", "XX", "GT", "LT", "FOO"]).into(),
+        ],
+        10 => vec!["EXPIREAT".into(), k, r.pick(&["1", "99999999999", "4102444800"]).into()],
+        11 => vec!["PEXPIREAT".into(), k, r.pick(&["1", "4102444800000"]).into(), r.pick(&["GT", "LT"]).into()],
+        12 => vec![r.pick(&["TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"]).into(), k],
+        13 => vec!["PERSIST".into(), k],
+        14 => vec!["TOUCH".into(), k, key(r)],
+        15 => vec!["KEYS".into(), r.pick(&["*", "k*", "{t}?", "k[0-1]", "*[^0]"]).into()],
+        16 => vec!["DBSIZE".into()],
+        17 => vec!["OBJECT".into(), "ENCODING".into(), k],
+        18 => vec!["SCANALL".into()],
+        19 => vec!["SCANALL".into(), "MATCH".into(), "k*".into()],
+        20 => vec!["SCANALL".into(), "TYPE".into(), r.pick(&["string", "list"]).into()],
+        21 => vec!["RANDOMKEY".into()],
+        22 => vec!["SELECT".into(), r.pick(&["0", "1"]).into()],
+        23 => vec!["SWAPDB".into(), "0".into(), "1".into()],
+        24 => vec!["OBJECT".into(), "REFCOUNT".into(), k],
+        _ => vec!["FLUSHDB".into()],
+    };
+    c
+}
+
+/// Makes replies that legitimately differ comparable: remaining TTLs become their sign, KEYS
+/// is sorted, RANDOMKEY only says whether there was a key.
+fn normalize(cmd: &Cmd, reply: Vec<u8>) -> Vec<u8> {
+    let name = cmd[0].to_ascii_uppercase();
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    match name.as_str() {
+        "TTL" | "PTTL" | "EXPIRETIME" | "PEXPIRETIME" => {
+            match text.strip_prefix(':').and_then(|t| t.trim_end().parse::<i64>().ok()) {
+                Some(v) if v >= 0 => b":positive\r\n".to_vec(),
+                _ => reply,
+            }
+        }
+        "KEYS" => {
+            let mut items: Vec<&str> = text.split("\r\n").skip(1).collect();
+            items.sort();
+            items.join("|").into_bytes()
+        }
+        "RANDOMKEY" => (if reply.starts_with(b"$-1") { "nil" } else { "key" }).as_bytes().to_vec(),
+        _ => reply,
+    }
+}
+
+/// SCAN to the end (the pseudo-command SCANALL), returning the sorted set of keys seen.
+fn scan_all(c: &mut RawClient, extra: &[String]) -> Vec<u8> {
+    let mut cursor = "0".to_string();
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..10_000 {
+        let mut args = vec!["SCAN".to_string(), cursor.clone(), "COUNT".into(), "3".into()];
+        args.extend(extra.iter().cloned());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let reply = c.cmd_str(&refs);
+        let parts: Vec<&str> = reply.split("\r\n").collect();
+        cursor = parts[2].to_string();
+        for item in parts[4..].iter().skip(1).step_by(2) {
+            seen.insert(item.to_string());
+        }
+        if cursor == "0" {
+            break;
+        }
+    }
+    seen.into_iter().collect::<Vec<_>>().join("|").into_bytes()
 }
 
 fn run(port: u16, cmds: &[Cmd]) -> Vec<Vec<u8>> {
@@ -105,8 +193,11 @@ fn run(port: u16, cmds: &[Cmd]) -> Vec<Vec<u8>> {
     assert_eq!(c.cmd(&["FLUSHALL"]), b"+OK\r\n");
     cmds.iter()
         .map(|cmd| {
+            if cmd[0] == "SCANALL" {
+                return scan_all(&mut c, &cmd[1..]);
+            }
             let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
-            c.cmd_bytes(&args)
+            normalize(cmd, c.cmd_bytes(&args))
         })
         .collect()
 }
@@ -146,14 +237,16 @@ fn compare(roost: &TestServer, redis: &TestServer, cmds: Vec<Cmd>, seed: u64) {
         let a = run(roost.port, &cmds);
         let b = run(redis.port, &cmds);
         let mut report = format!("seed {seed}: replies differ; shortest sequence found:\n");
-        for (i, c) in cmds.iter().enumerate() {
-            report.push_str(&format!(
-                "  {:?}\n    roost: {:?}\n    redis: {:?}\n",
-                c,
-                String::from_utf8_lossy(&a[i]),
-                String::from_utf8_lossy(&b[i])
-            ));
+        for c in &cmds {
+            report.push_str(&format!("  {c:?}\n"));
         }
+        let last = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(cmds.len() - 1);
+        report.push_str(&format!("first difference at command {}: {:?}\n", last + 1, cmds[last]));
+        report.push_str(&format!(
+            "last reply:\n  roost: {:?}\n  redis: {:?}\n",
+            String::from_utf8_lossy(&a[last]),
+            String::from_utf8_lossy(&b[last])
+        ));
         panic!("{report}");
     }
 }
@@ -167,6 +260,49 @@ fn random_string_commands_match_redis() {
         let cmds: Vec<Cmd> = (0..400).map(|_| string_command(&mut r)).collect();
         compare(&roost, &redis, cmds, seed);
     }
+}
+
+#[test]
+fn random_key_and_expiry_commands_match_redis() {
+    let roost = TestServer::start(&[]);
+    let redis = TestServer::start_redis();
+    for seed in 1..=40u64 {
+        let mut r = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let cmds: Vec<Cmd> =
+            (0..400).map(|_| if r.below(2) == 0 { string_command(&mut r) } else { keys_command(&mut r) }).collect();
+        compare(&roost, &redis, cmds, seed);
+    }
+}
+
+#[test]
+fn expiry_in_time_matches_redis() {
+    let roost = TestServer::start(&[]);
+    let redis = TestServer::start_redis();
+    for port in [roost.port, redis.port] {
+        let mut c = RawClient::connect(port);
+        c.cmd(&["FLUSHALL"]);
+        c.cmd(&["SET", "a", "1", "PX", "40"]);
+        c.cmd(&["SET", "b", "1"]);
+        c.cmd(&["PEXPIRE", "b", "40"]);
+        c.cmd(&["SETEX", "c", "100", "v"]);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let probe: Vec<Cmd> =
+        [&["GET", "a"][..], &["EXISTS", "b"], &["TTL", "a"], &["PTTL", "b"], &["DBSIZE"], &["KEYS", "*"]]
+            .iter()
+            .map(|c| c.iter().map(|s| s.to_string()).collect())
+            .collect();
+    let read = |port: u16| -> Vec<Vec<u8>> {
+        let mut c = RawClient::connect(port);
+        probe
+            .iter()
+            .map(|cmd| {
+                let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+                normalize(cmd, c.cmd_bytes(&args))
+            })
+            .collect()
+    };
+    assert_eq!(read(roost.port), read(redis.port));
 }
 
 #[test]

@@ -584,7 +584,7 @@ fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
             v.len()
         }
         None => {
-            table.set(key, Value::Str(StrValue::raw(add)), 0);
+            table.set(key, Value::Str(StrValue::from_bytes(add)), 0);
             add.len()
         }
     };
