@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::directives::{self, Kind, TABLE};
+use crate::directives::{self, TABLE};
 use crate::values::{self, SetCtx, Value};
 use crate::{Config, LoadError};
 
@@ -363,16 +363,17 @@ impl<'a> Loader<'a> {
         };
         let value = values::parse(d, args, &ctx, true, Some(&self.cfg.values[idx]))?;
         let value = match (value, &self.cfg.values[idx]) {
-            (Value::Save(new), Value::Save(old)) if self.reading_file && self.save_loaded => {
-                let mut all = old.clone();
+            // While reading a file the first `save` replaces the default and
+            // later ones add to it; a lone `save ""` always empties the list.
+            (Value::Save(new), Value::Save(old)) if self.reading_file => {
+                let empty_arg = args.len() == 1 && args[0].is_empty();
+                let mut all = if self.save_loaded && !empty_arg { old.clone() } else { Vec::new() };
+                self.save_loaded = true;
                 all.extend(new);
                 Value::Save(all)
             }
             (v, _) => v,
         };
-        if matches!(d.kind, Kind::Save) && self.reading_file {
-            self.save_loaded = true;
-        }
         if let Value::Dir(p) = &value {
             self.cwd = p.clone();
         }

@@ -76,6 +76,8 @@ pub enum ReplyMode {
     Off,
     /// Skip the reply of the next command.
     SkipNext,
+    /// The command being run is the skipped one (CLIENT REPLY ON during it still answers).
+    Skip,
 }
 
 /// State owned by the connection's task; commands change it through `Ctx`.

@@ -67,7 +67,10 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                         continue;
                     }
                     if server.pause.until_ms.load(Ordering::Relaxed) != 0 {
-                        wait_while_paused(&server, &args).await;
+                        tokio::select! {
+                            _ = wait_while_paused(&server, &args) => {}
+                            _ = handle.kill_signal.notified() => break 'conn,
+                        }
                     }
                     let mut ctx = Ctx {
                         server: &server,
@@ -142,19 +145,17 @@ async fn wait_while_paused(server: &Server, args: &Args<'_>) {
 /// Resolves, checks and runs one request, writing its reply (or error) into the reply buffer.
 pub fn execute(ctx: &mut Ctx, args: &Args) {
     let start_len = ctx.reply.out.len();
-    let before = ctx.client.reply_mode;
-    if before == ReplyMode::SkipNext {
-        // This is the command whose reply is skipped.
-        ctx.client.reply_mode = ReplyMode::On;
+    if ctx.client.reply_mode == ReplyMode::SkipNext {
+        ctx.client.reply_mode = ReplyMode::Skip;
     }
     dispatch(ctx, args);
-    let silent = match before {
-        ReplyMode::SkipNext => true,
-        // CLIENT REPLY ON answers; OFF and SKIP never do.
-        ReplyMode::On | ReplyMode::Off => ctx.client.reply_mode != ReplyMode::On,
-    };
-    if silent {
+    // A reply is kept only if replies are on once the command has run: CLIENT REPLY ON answers
+    // even from OFF or a skipped slot, while OFF and SKIP never answer.
+    if ctx.client.reply_mode != ReplyMode::On {
         ctx.reply.out.truncate(start_len);
+    }
+    if ctx.client.reply_mode == ReplyMode::Skip {
+        ctx.client.reply_mode = ReplyMode::On;
     }
 }
 
@@ -203,6 +204,7 @@ fn dispatch(ctx: &mut Ctx, args: &Args) {
             }
         }
     }
+    ctx.handle.last_cmd.store(stat, Ordering::Relaxed);
     if !spec.arity_ok(args.len()) {
         reject(ctx, CmdError::WrongArity(spec.name.to_string()), Some(stat));
         return;
@@ -211,7 +213,6 @@ fn dispatch(ctx: &mut Ctx, args: &Args) {
         reject(ctx, CmdError::NoAuth, Some(stat));
         return;
     }
-    ctx.handle.last_cmd.store(stat, Ordering::Relaxed);
     run(ctx, spec, stat, args);
 }
 

@@ -11,18 +11,27 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().unwrap().port()
 }
 
-fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+/// Waits until the child answers on `port` as itself (INFO's process_id is the child's PID: a
+/// port picked as free may have been taken by another test's server in the meantime).
+fn wait_for_port(port: u16, child: &mut Child) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited early with {status}");
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let mut c = RawClient::from_stream(stream);
+            let info = String::from_utf8_lossy(&c.cmd_bytes(&[b"INFO", b"server"])).into_owned();
+            if info.starts_with("-NOAUTH") {
+                // A password-protected server can't be asked; had it failed to bind, it would exit.
+                std::thread::sleep(Duration::from_millis(200));
+                return matches!(child.try_wait(), Ok(None));
+            }
+            return info.contains(&format!("process_id:{}\r\n", child.id()));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("{what} did not listen on port {port} within 20s");
+    false
 }
 
 /// A running server process, stopped (by its PID) when dropped.
@@ -34,33 +43,45 @@ pub struct TestServer {
 impl TestServer {
     /// Starts roost with `extra` directives appended to `--port P --bind 127.0.0.1`.
     pub fn start(extra: &[&str]) -> TestServer {
-        let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_roost"));
-        cmd.arg("server").args(["--port", &port.to_string(), "--bind", "127.0.0.1"]).args(extra);
-        Self::spawn(cmd, port, "roost")
+        Self::spawn("roost", |port| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_roost"));
+            cmd.arg("server").args(["--port", &port.to_string(), "--bind", "127.0.0.1"]).args(extra);
+            cmd
+        })
     }
 
     /// Starts roost with a config file and `extra` arguments (the port is passed on the command line).
     pub fn start_with_config(path: &std::path::Path, extra: &[&str]) -> TestServer {
-        let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_roost"));
-        cmd.arg("server").arg(path).args(["--port", &port.to_string()]).args(extra);
-        Self::spawn(cmd, port, "roost")
+        Self::spawn("roost", |port| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_roost"));
+            cmd.arg("server").arg(path).args(["--port", &port.to_string()]).args(extra);
+            cmd
+        })
     }
 
     /// Starts a real redis-server (for differential tests) with persistence off.
     pub fn start_redis() -> TestServer {
-        let port = free_port();
-        let mut cmd = Command::new(redis_server_path());
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
-        Self::spawn(cmd, port, "redis-server")
+        Self::spawn("redis-server", |port| {
+            let mut cmd = Command::new(redis_server_path());
+            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+            cmd
+        })
     }
 
-    fn spawn(mut cmd: Command, port: u16, what: &str) -> TestServer {
-        cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {what}: {e}"));
-        wait_for_port(port, &mut child, what);
-        TestServer { child, port }
+    /// Tries a few free ports: another test may grab the same one between our check and bind.
+    fn spawn(what: &str, command: impl Fn(u16) -> Command) -> TestServer {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut cmd = command(port);
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {what}: {e}"));
+            if wait_for_port(port, &mut child) {
+                return TestServer { child, port };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("{what} did not start listening after 5 attempts");
     }
 
     pub fn raw(&self) -> RawClient {
@@ -115,7 +136,10 @@ pub struct RawClient {
 
 impl RawClient {
     pub fn connect(port: u16) -> RawClient {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Self::from_stream(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+    }
+
+    fn from_stream(stream: TcpStream) -> RawClient {
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         stream.set_nodelay(true).unwrap();
         RawClient { stream, buf: Vec::new() }

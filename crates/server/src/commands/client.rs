@@ -249,7 +249,7 @@ fn reply(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.client.reply_mode = ReplyMode::Off;
     } else if is(mode, "skip") {
         // SKIP never overrides OFF: a silenced connection stays silent.
-        if ctx.client.reply_mode == ReplyMode::On {
+        if ctx.client.reply_mode != ReplyMode::Off {
             ctx.client.reply_mode = ReplyMode::SkipNext;
         }
     } else {
