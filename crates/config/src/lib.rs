@@ -395,6 +395,13 @@ impl Config {
         TABLE.iter().map(|d| d.name).collect()
     }
 
+    /// Directives whose CONFIG SET value must be hidden from SLOWLOG,
+    /// MONITOR and the like.
+    pub fn is_sensitive(name: &[u8]) -> bool {
+        directives::lookup(name)
+            .is_some_and(|(i, _)| matches!(TABLE[i].name, "requirepass" | "masterauth" | "masteruser"))
+    }
+
     /// Whether a directive (name or alias) is one Roost honours.
     pub fn is_implemented(name: &str) -> Option<bool> {
         directives::lookup(name.as_bytes()).map(|(i, _)| TABLE[i].implemented)

@@ -800,14 +800,16 @@ pub(crate) fn rewrite_lines(d: &Directive, v: &Value, default: &Value, cluster_e
         (Value::Notify(f), _) => {
             vec![RewriteLine { line: format!("{name} {}", repr(notify_to_string(*f).as_bytes())), force: *f != 0 }]
         }
-        (Value::Bind(_), _) if !differs => Vec::new(),
         (Value::Bind(addrs), _) => {
             let list = if addrs.is_empty() {
                 "\"\"".to_string()
             } else {
                 String::from_utf8_lossy(&addrs.join(&b' ')).into_owned()
             };
-            vec![RewriteLine { line: format!("{name} {list}"), force: true }]
+            // Redis drops a bind line equal to its default ("* -::*"). Roost's
+            // default is the line the stock redis.conf carries, so a file
+            // saying exactly that keeps it, and only changes are appended.
+            vec![RewriteLine { line: format!("{name} {list}"), force: differs }]
         }
         (Value::ReplicaOf(Some((host, port))), _) if !cluster_enabled => {
             vec![RewriteLine { line: format!("{name} {} {port}", String::from_utf8_lossy(host)), force: true }]
@@ -873,7 +875,7 @@ mod tests {
         assert_eq!(parse_c_integer(b"  ", 10), (0, false, false));
         assert_eq!(parse_c_integer(b"12x", 10), (12, false, false));
         assert_eq!(parse_c_integer(b"777", 8), (511, true, false));
-        assert_eq!(parse_c_integer(b"9", 8).1, false);
+        assert!(!parse_c_integer(b"9", 8).1);
         assert_eq!(parse_c_integer(b"99999999999999999999", 10), (i64::MAX, true, true));
     }
 

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    let config = match roost_config::Config::from_args(&args) {
+    let config = match roost_config::Config::from_args_checked(&args, &roost_server::is_command) {
         Ok(c) => c,
         Err(e) => {
             eprint!("{}", e.message);

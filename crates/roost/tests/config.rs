@@ -87,6 +87,7 @@ fn config_set_is_atomic_and_get_takes_globs() {
         c.cmd_str(&["CONFIG", "SET", "maxmemory"]),
         "-ERR wrong number of arguments for 'config|set' command\r\n"
     );
+    assert_eq!(c.cmd_str(&["CONFIG", "SET", "hz", "10", "maxmemory"]), "-ERR syntax error\r\n");
     assert_eq!(c.cmd_str(&["CONFIG", "FOO"]), "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n");
 }
 

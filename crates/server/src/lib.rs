@@ -26,6 +26,11 @@ use roost_config::Config;
 use crate::log::{log, NOTICE, WARNING};
 use crate::server::Server;
 
+/// Whether `name` is a command Roost knows (rename-command must name one).
+pub fn is_command(name: &str) -> bool {
+    commands::TABLE.iter().any(|c| c.name.eq_ignore_ascii_case(name))
+}
+
 /// Starts a server with `config` and serves until SHUTDOWN.
 pub fn run(config: Config) -> Result<(), String> {
     let threads = match config.threads() {
@@ -47,6 +52,7 @@ pub fn run(config: Config) -> Result<(), String> {
             );
         }
     }
+    std::env::set_current_dir(config.dir()).map_err(|e| format!("Can't chdir to '{}': {e}", config.dir().display()))?;
     let server = Arc::new(Server::new(config, threads)?);
     log(
         NOTICE,

@@ -79,12 +79,18 @@ fn get(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if !args.len().is_multiple_of(2) {
-        return Err(CmdError::WrongArity("config|set".into()));
+        return Err(CmdError::Syntax);
     }
     let pairs: Vec<(&[u8], &[u8])> = (2..args.len()).step_by(2).map(|i| (args.get(i), args.get(i + 1))).collect();
     {
         let mut config = ctx.server.config.write();
-        config.set(&pairs).map_err(CmdError::msg)?;
+        let changed = config.set_for_client(&pairs, ctx.handle.addr.ip().is_loopback()).map_err(CmdError::msg)?;
+        if changed.contains(&"dir") {
+            // Files named relative to `dir` (dbfilename, logfile) follow it, as in Redis.
+            std::env::set_current_dir(config.dir()).map_err(|e| {
+                CmdError::msg(format!("ERR CONFIG SET failed (possibly related to argument 'dir') - {e}"))
+            })?;
+        }
         ctx.server.live.refresh(&config);
     }
     ctx.reply.ok();
