@@ -376,7 +376,7 @@ pub(crate) static TABLE: &[Directive] = &[
     D::new("proto-max-bulk-len", mem(1024 * 1024, LONG_MAX), "536870912").done(),
     D::new("stream-node-max-entries", int(0, LONG_MAX), "100"),
     D::new("repl-backlog-size", mem(1, LONG_MAX), "1048576"),
-    D::new("maxmemory", umem(0, ULLONG_MAX), "0").done(),
+    D::new("maxmemory", umem(0, ULLONG_MAX), "0"),
     D::new("cluster-link-sendbuf-limit", umem(0, ULLONG_MAX), "0"),
     D::new("hash-max-listpack-entries", uint(0, LONG_MAX), "512").alias("hash-max-ziplist-entries"),
     D::new("set-max-intset-entries", uint(0, LONG_MAX), "512"),

@@ -125,3 +125,21 @@ fn threads_directive_accepts_one() {
     let info = c.cmd_str(&["INFO", "server"]);
     assert!(info.contains("roost_worker_threads:1\r\n"), "{info}");
 }
+
+#[test]
+fn logfile_and_loglevel_are_honoured() {
+    let dir = temp_dir("log");
+    let log = dir.join("roost.log");
+    let s = TestServer::start(&["--logfile", log.to_str().unwrap(), "--loglevel", "notice"]);
+    s.raw().cmd(&["PING"]);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("Ready to accept connections"), "{text}");
+    drop(s);
+    let quiet = dir.join("quiet.log");
+    let s = TestServer::start(&["--logfile", quiet.to_str().unwrap(), "--loglevel", "warning"]);
+    s.raw().cmd(&["PING"]);
+    let text = std::fs::read_to_string(&quiet).unwrap();
+    assert!(!text.contains("Ready to accept connections"), "{text}");
+    drop(s);
+    std::fs::remove_dir_all(dir).unwrap();
+}

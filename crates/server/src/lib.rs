@@ -33,7 +33,12 @@ pub fn is_command(name: &str) -> bool {
 
 /// Starts a server with `config` and serves until SHUTDOWN.
 pub fn run(config: Config) -> Result<(), String> {
+    std::env::set_current_dir(config.dir()).map_err(|e| format!("Can't chdir to '{}': {e}", config.dir().display()))?;
+    log::configure(&config.loglevel(), &config.logfile()).map_err(|e| format!("Can't open the log file: {e}"))?;
+    // `threads` is Roost's own; a redis.conf asking for several io-threads gets that many workers.
+    let io_threads: usize = config.get_one("io-threads").and_then(|v| v.parse().ok()).unwrap_or(1);
     let threads = match config.threads() {
+        0 if io_threads > 1 => io_threads,
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };

@@ -91,6 +91,11 @@ fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 CmdError::msg(format!("ERR CONFIG SET failed (possibly related to argument 'dir') - {e}"))
             })?;
         }
+        if changed.iter().any(|n| *n == "loglevel" || *n == "logfile") {
+            crate::log::configure(&config.loglevel(), &config.logfile()).map_err(|e| {
+                CmdError::msg(format!("ERR CONFIG SET failed (possibly related to argument 'logfile') - {e}"))
+            })?;
+        }
         ctx.server.live.refresh(&config);
     }
     ctx.reply.ok();
