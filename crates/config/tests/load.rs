@@ -6,34 +6,7 @@ mod common;
 use common::*;
 use roost_config::{Config, Source, REDIS_VERSION};
 
-const PRODUCTION: &str = "\
-bind 0.0.0.0
-port 6379
-tcp-backlog 511
-timeout 0
-tcp-keepalive 300
-maxmemory 180gb
-maxmemory-policy allkeys-lru
-maxmemory-samples 5
-save 900 1
-save 300 10
-save 60 10000
-stop-writes-on-bgsave-error yes
-rdbcompression yes
-rdbchecksum yes
-dbfilename dump.rdb
-appendonly yes
-appendfilename \"appendonly.aof\"
-appendfsync everysec
-no-appendfsync-on-rewrite no
-auto-aof-rewrite-percentage 100
-auto-aof-rewrite-min-size 64mb
-aof-load-truncated yes
-hz 10
-client-output-buffer-limit normal 0 0 0
-client-output-buffer-limit replica 256mb 64mb 60
-client-output-buffer-limit pubsub 32mb 8mb 60
-";
+const PRODUCTION: &str = include_str!("fixtures/production.conf");
 
 #[test]
 fn production_file_loads() {

@@ -5,33 +5,8 @@ use common::*;
 
 use std::process::Command;
 
-const PRODUCTION: &str = "bind 0.0.0.0
-port 6379
-tcp-backlog 511
-timeout 0
-tcp-keepalive 300
-maxmemory 180gb
-maxmemory-policy allkeys-lru
-maxmemory-samples 5
-save 900 1
-save 300 10
-save 60 10000
-stop-writes-on-bgsave-error yes
-rdbcompression yes
-rdbchecksum yes
-dbfilename dump.rdb
-appendonly yes
-appendfilename \"appendonly.aof\"
-appendfsync everysec
-no-appendfsync-on-rewrite no
-auto-aof-rewrite-percentage 100
-auto-aof-rewrite-min-size 64mb
-aof-load-truncated yes
-hz 10
-client-output-buffer-limit normal 0 0 0
-client-output-buffer-limit replica 256mb 64mb 60
-client-output-buffer-limit pubsub 32mb 8mb 60
-";
+/// The configuration of a production deployment, which must load as is.
+const PRODUCTION: &str = include_str!("../../config/tests/fixtures/production.conf");
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("roost-test-{}-{}", name, std::process::id()));
