@@ -169,9 +169,9 @@ impl Keyspace {
             let next = match guard.db_ref(db) {
                 Some(t) if !t.is_empty() => {
                     let from = if pos == 0 { usize::MAX } else { pos };
-                    t.scan(from, budget, |k, e| {
+                    t.scan(from, budget, |k, _, expire_at| {
                         visited += 1;
-                        if !e.is_expired(now) {
+                        if expire_at == 0 || expire_at > now {
                             visit(k);
                         }
                     })

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use foldhash::fast::RandomState;
-use indexmap::{IndexMap, IndexSet};
+use indexmap::IndexMap;
 
 use crate::value::{Key, Value};
 
@@ -38,27 +38,24 @@ pub fn tick_clock() -> u32 {
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub value: Value,
-    /// Unix time in milliseconds at which the key expires; 0 means never.
-    pub expire_at: u64,
     /// Last access, in Unix seconds (OBJECT IDLETIME, LRU eviction).
     pub access: u32,
+    /// The key has an expiry time, kept in the table's `expires` map: most keys have none, so
+    /// they don't pay 8 bytes for it.
+    pub volatile: bool,
 }
 
 impl Entry {
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: 0, access: now_secs() }
-    }
-
-    pub fn is_expired(&self, now: u64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now
+        Entry { value, access: now_secs(), volatile: false }
     }
 }
 
 #[derive(Default)]
 pub struct Table {
     map: IndexMap<Key, Entry, RandomState>,
-    /// Keys with an expiry time, for sampling by the active expiry cycle.
-    volatile: IndexSet<Key, RandomState>,
+    /// Expiry times (Unix ms) of the keys that have one; also what active expiry samples.
+    expires: IndexMap<Key, u64, RandomState>,
     /// Keys removed because their time was up (INFO's expired_keys).
     pub expired: u64,
 }
@@ -73,13 +70,28 @@ impl Table {
     }
 
     pub fn volatile_len(&self) -> usize {
-        self.volatile.len()
+        self.expires.len()
+    }
+
+    /// The expiry time of `key` in Unix ms, 0 if it has none (or is absent). No side effects.
+    pub fn expire_at(&self, key: &[u8]) -> u64 {
+        self.expires.get(key).copied().unwrap_or(0)
+    }
+
+    /// Whether `key` is present but its time is up (not yet removed). No side effects.
+    pub fn is_expired(&self, key: &[u8], now: u64) -> bool {
+        matches!(self.expires.get(key), Some(&at) if at <= now)
+    }
+
+    /// The entry for `key` as stored, expired or not, without touching it: for DEBUG.
+    pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
+        self.map.get(key)
     }
 
     /// The live entry for `key`; an expired one is removed on the way.
     pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let idx = self.map.get_index_of(key)?;
-        if self.map[idx].expire_at != 0 && self.map[idx].is_expired(now_ms()) {
+        if self.map[idx].volatile && self.is_expired(key, now_ms()) {
             self.expire_at_index(idx);
             return None;
         }
@@ -99,71 +111,82 @@ impl Table {
 
     fn expire_at_index(&mut self, idx: usize) {
         if let Some((k, _)) = self.map.swap_remove_index(idx) {
-            self.volatile.swap_remove(k.as_bytes());
+            self.expires.swap_remove(k.as_bytes());
             self.expired += 1;
+        }
+    }
+
+    /// Grows the key map by half when it is full, instead of the doubling the map would do on
+    /// its own: the entries vector is most of a table's memory.
+    fn reserve_one(&mut self) {
+        if self.map.len() == self.map.capacity() {
+            self.map.reserve_exact((self.map.len() / 2).max(4));
+        }
+    }
+
+    fn update_expiry(&mut self, key: &[u8], had: bool, expire_at: u64) {
+        match (had, expire_at != 0) {
+            (true, false) => {
+                self.expires.swap_remove(key);
+            }
+            (_, true) => match self.expires.get_mut(key) {
+                Some(at) => *at = expire_at,
+                None => {
+                    self.expires.insert(Key::new(key), expire_at);
+                }
+            },
+            (false, false) => {}
         }
     }
 
     /// Stores `value` under `key` with the given expiry (0 = none), replacing any old value.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64) {
-        let entry = Entry { value, expire_at, access: now_secs() };
-        match self.map.get_index_of(key) {
-            Some(idx) => {
-                let old = std::mem::replace(&mut self.map[idx], entry);
-                match (old.expire_at != 0, expire_at != 0) {
-                    (true, false) => {
-                        self.volatile.swap_remove(key);
-                    }
-                    (false, true) => {
-                        self.volatile.insert(Key::new(key));
-                    }
-                    _ => {}
-                }
-            }
+        let entry = Entry { value, access: now_secs(), volatile: expire_at != 0 };
+        let had = match self.map.get_index_of(key) {
+            Some(idx) => std::mem::replace(&mut self.map[idx], entry).volatile,
             None => {
+                self.reserve_one();
                 self.map.insert(Key::new(key), entry);
-                if expire_at != 0 {
-                    self.volatile.insert(Key::new(key));
-                }
+                false
             }
-        }
+        };
+        self.update_expiry(key, had, expire_at);
     }
 
-    /// Inserts a whole entry (RENAME, MOVE, COPY), keeping its expiry.
-    pub fn insert_entry(&mut self, key: &[u8], entry: Entry) {
-        let expire_at = entry.expire_at;
+    /// Inserts a whole entry (RENAME, MOVE), keeping its access time and giving it `expire_at`.
+    pub fn insert_entry(&mut self, key: &[u8], entry: Entry, expire_at: u64) {
+        let access = entry.access;
         self.set(key, entry.value, expire_at);
         if let Some(e) = self.map.get_mut(key) {
-            e.access = entry.access;
+            e.access = access;
         }
     }
 
+    /// Removes a live key, returning its entry; an expired one counts as expired and gives None.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        self.take(key).map(|(e, _)| e)
+    }
+
+    /// Removes a live key, returning its entry and expiry time (0 = none).
+    pub fn take(&mut self, key: &[u8]) -> Option<(Entry, u64)> {
         let (_, _, entry) = self.map.swap_remove_full(key)?;
-        if entry.expire_at != 0 {
-            self.volatile.swap_remove(key);
-            if entry.is_expired(now_ms()) {
+        let mut expire_at = 0;
+        if entry.volatile {
+            expire_at = self.expires.swap_remove(key).unwrap_or(0);
+            if expire_at <= now_ms() {
                 self.expired += 1;
                 return None;
             }
         }
-        Some(entry)
+        Some((entry, expire_at))
     }
 
     /// Sets or clears (0) the expiry of an existing key. Returns false if the key is absent.
     pub fn set_expire(&mut self, key: &[u8], expire_at: u64) -> bool {
         let Some(e) = self.get(key) else { return false };
-        let had = e.expire_at != 0;
-        e.expire_at = expire_at;
-        match (had, expire_at != 0) {
-            (true, false) => {
-                self.volatile.swap_remove(key);
-            }
-            (false, true) => {
-                self.volatile.insert(Key::new(key));
-            }
-            _ => {}
-        }
+        let had = e.volatile;
+        e.volatile = expire_at != 0;
+        self.update_expiry(key, had, expire_at);
         true
     }
 
@@ -175,17 +198,20 @@ impl Table {
     pub fn expire_sample(&mut self, samples: usize, rng: &mut impl FnMut() -> u64, now: u64) -> (usize, usize) {
         let mut sampled = 0;
         let mut expired = 0;
-        while sampled < samples && !self.volatile.is_empty() {
+        while sampled < samples && !self.expires.is_empty() {
             sampled += 1;
-            let i = (rng() % self.volatile.len() as u64) as usize;
-            let Some(idx) = self.volatile.get_index(i).and_then(|k| self.map.get_index_of(k.as_bytes())) else {
-                self.volatile.swap_remove_index(i);
+            let i = (rng() % self.expires.len() as u64) as usize;
+            let Some((k, &at)) = self.expires.get_index(i) else { break };
+            if at > now {
                 continue;
-            };
-            if self.map[idx].is_expired(now) {
-                self.expire_at_index(idx);
-                expired += 1;
             }
+            match self.map.get_index_of(k.as_bytes()) {
+                Some(idx) => self.expire_at_index(idx),
+                None => {
+                    self.expires.swap_remove_index(i);
+                }
+            }
+            expired += 1;
         }
         (sampled, expired)
     }
@@ -198,32 +224,32 @@ impl Table {
                 return None;
             }
             let i = (rng() % self.map.len() as u64) as usize;
-            if self.map[i].is_expired(now_ms()) {
+            let (k, e) = self.map.get_index(i)?;
+            if e.volatile && self.is_expired(k.as_bytes(), now_ms()) {
                 self.expire_at_index(i);
                 continue;
             }
-            return self.map.get_index(i).map(|(k, _)| k.clone());
+            return Some(k.clone());
         }
         None
     }
 
-    /// Visits positions below `from` (clamped to the length) downwards, at most `count` keys;
-    /// returns the position to continue from (0 = done).
-    pub fn scan(&self, from: usize, count: usize, mut visit: impl FnMut(&Key, &Entry)) -> usize {
+    /// Visits positions below `from` (clamped to the length) downwards, at most `count` keys,
+    /// with each key's expiry time (0 = none); returns the position to continue from (0 = done).
+    pub fn scan(&self, from: usize, count: usize, mut visit: impl FnMut(&Key, &Entry, u64)) -> usize {
         let mut pos = from.min(self.map.len());
         let mut seen = 0;
         while pos > 0 && seen < count {
             pos -= 1;
             let (k, e) = self.map.get_index(pos).expect("position below length");
-            visit(k, e);
+            visit(k, e, if e.volatile { self.expire_at(k.as_bytes()) } else { 0 });
             seen += 1;
         }
         pos
     }
 
-    /// Estimated bytes `key` costs this table (MEMORY USAGE): its map slot (stored hash, key,
-    /// entry), its share of the hash index, the heap bytes of key and value, and its slot in the
-    /// volatile set if it has an expiry. None if the key is absent.
+    /// Bytes `key` takes in this table: its slot in the map and index, its heap bytes, and its
+    /// slot in the expiry map if it has one.
     pub fn memory_usage(&mut self, key: &[u8]) -> Option<usize> {
         // The hash index keeps one usize plus a control byte per bucket, at most 7/8 full.
         const INDEX_BYTES: usize = (std::mem::size_of::<usize>() + 1) * 8 / 7;
@@ -231,14 +257,15 @@ impl Table {
         self.get(key)?;
         let (_, k, e) = self.map.get_full(key)?;
         let mut total = SLOT_BYTES + k.heap_size() + e.value.heap_size();
-        if e.expire_at != 0 {
-            total += std::mem::size_of::<(u64, Key)>() + INDEX_BYTES + k.heap_size();
+        if e.volatile {
+            total += std::mem::size_of::<(u64, Key, u64)>() + INDEX_BYTES + k.heap_size();
         }
         Some(total)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Entry)> {
-        self.map.iter()
+    /// Every stored entry with its expiry time (0 = none), expired ones included.
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Entry, u64)> {
+        self.map.iter().map(|(k, e)| (k, e, if e.volatile { self.expire_at(k.as_bytes()) } else { 0 }))
     }
 }
 
@@ -288,7 +315,7 @@ mod tests {
         let mut pos = t.len();
         let mut round = 0;
         loop {
-            pos = t.scan(pos, 7, |k, _| {
+            pos = t.scan(pos, 7, |k, _, _| {
                 seen.insert(k.as_bytes().to_vec());
             });
             // Delete some keys between calls: odd ones, which are allowed to be missed.

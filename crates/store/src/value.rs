@@ -4,7 +4,7 @@ use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 
 const KEY_INLINE: usize = 22;
-const STR_INLINE: usize = 30;
+const STR_INLINE: usize = 22;
 
 /// A key: up to 22 bytes inline (no allocation), longer ones in one exact-size heap block.
 #[derive(Clone)]
@@ -66,14 +66,15 @@ impl std::fmt::Debug for Key {
     }
 }
 
-/// A string value. Redis's encodings map onto these: `int`, `embstr` (inline or a short boxed
-/// string), `raw` (long, or modified in place by APPEND/SETRANGE, which keep spare capacity).
+/// A string value in 24 bytes. Redis's encodings map onto these: `int`, `embstr` (inline or a
+/// short boxed string), `raw` (long, or modified in place by APPEND/SETRANGE, which keep spare
+/// capacity behind one more pointer so that the common forms stay small).
 #[derive(Clone, Debug)]
 pub enum StrValue {
     Int(i64),
     Inline { len: u8, bytes: [u8; STR_INLINE] },
     Boxed(Box<[u8]>),
-    Raw(Vec<u8>),
+    Raw(Box<Vec<u8>>),
 }
 
 /// Decimal form of a canonical integer string, as Redis decides what to store as `int`.
@@ -181,7 +182,7 @@ impl StrValue {
     /// Turns the value into a growable byte vector in place, for APPEND and SETRANGE.
     pub fn make_mut(&mut self) -> &mut Vec<u8> {
         if !matches!(self, StrValue::Raw(_)) {
-            *self = StrValue::Raw(self.to_vec());
+            *self = StrValue::Raw(Box::new(self.to_vec()));
         }
         match self {
             StrValue::Raw(v) => v,
@@ -203,7 +204,7 @@ impl StrValue {
     pub fn heap_size(&self) -> usize {
         match self {
             StrValue::Boxed(b) => b.len(),
-            StrValue::Raw(v) => v.capacity(),
+            StrValue::Raw(v) => v.capacity() + std::mem::size_of::<Vec<u8>>(),
             _ => 0,
         }
     }
@@ -257,7 +258,8 @@ mod tests {
     #[test]
     fn sizes_stay_compact() {
         assert_eq!(std::mem::size_of::<Key>(), 24);
-        assert_eq!(std::mem::size_of::<StrValue>(), 32);
-        assert_eq!(std::mem::size_of::<Value>(), 32);
+        assert_eq!(std::mem::size_of::<StrValue>(), 24);
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<crate::Entry>(), 32);
     }
 }

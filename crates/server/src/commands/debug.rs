@@ -226,10 +226,9 @@ fn sleep(arg: &[u8]) {
 }
 
 /// Finds a key without the side effects of a lookup: DEBUG looks at logically expired keys as
-/// they are, and does not delete them or touch their access time. Scanning one shard's table
-/// costs a fraction of the keyspace, acceptable for a debugging command.
+/// they are, and does not delete them or touch their access time.
 fn peek<'t>(table: &'t Table, key: &[u8]) -> Option<&'t Entry> {
-    table.iter().find(|(k, _)| k.as_bytes() == key).map(|(_, e)| e)
+    table.peek(key)
 }
 
 /// Redis's LRU clock: seconds, wrapping at 24 bits.
@@ -520,7 +519,7 @@ fn value_digest(digest: &mut Digest, e: &Entry) {
             mix_digest(digest, s.bytes(&mut scratch));
         }
     }
-    if e.expire_at != 0 {
+    if e.volatile {
         xor_digest(digest, b"!!expire!!");
     }
 }
@@ -539,7 +538,7 @@ fn dataset_digest(ctx: &Ctx) -> Digest {
         // The database number goes in, so the same data in another database differs.
         mix_digest(&mut digest, &(db as u32).to_be_bytes());
         for table in tables {
-            for (key, e) in table.iter() {
+            for (key, e, _) in table.iter() {
                 let mut kv = [0u8; 20];
                 mix_digest(&mut kv, key.as_bytes());
                 value_digest(&mut kv, e);

@@ -399,12 +399,12 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
     let mut renamed = false;
     if src != dst && !(nx && locked.table(db, dst).contains(dst)) {
         // The entry was live a moment ago; if its time ran out since, it is gone all the same.
-        let Some(entry) = locked.table(db, src).remove(src) else {
+        let Some((entry, expire_at)) = locked.table(db, src).take(src) else {
             return Err(CmdError::NoSuchKey);
         };
         let table = locked.table(db, dst);
         replaced = table.remove(dst);
-        table.insert_entry(dst, entry);
+        table.insert_entry(dst, entry, expire_at);
         renamed = true;
     }
     drop(locked);
@@ -463,7 +463,8 @@ fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     // A key's shard does not depend on the database, so these locks cover both ends.
     let mut locked = ctx.server.keyspace.lock_keys([src, dst]);
-    let found = locked.table(db, src).touch(src).map(|e| (e.value.clone(), e.expire_at));
+    let source = locked.table(db, src);
+    let found = source.touch(src).map(|e| e.value.clone()).map(|v| (v, source.expire_at(src)));
     ctx.count_lookup(found.is_some());
     let Some((value, expire_at)) = found else {
         drop(locked);
@@ -477,7 +478,7 @@ fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Ok(());
     }
     let replaced = table.remove(dst);
-    table.insert_entry(dst, Entry { value, expire_at, access: now_secs() });
+    table.set(dst, value, expire_at);
     drop(locked);
     drop(replaced);
     ctx.reply.int(1);
@@ -495,9 +496,9 @@ fn move_(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let moved = if shard.db(db).touch(key).is_none() || shard.db(target).contains(key) {
         false
     } else {
-        match shard.db(db).remove(key) {
-            Some(entry) => {
-                shard.db(target).insert_entry(key, entry);
+        match shard.db(db).take(key) {
+            Some((entry, expire_at)) => {
+                shard.db(target).insert_entry(key, entry, expire_at);
                 true
             }
             None => false,
@@ -520,8 +521,9 @@ fn keys(ctx: &mut Ctx, args: &Args) -> CmdResult {
     for idx in 0..SHARDS {
         let shard = ctx.server.keyspace.lock_shard(idx);
         let Some(table) = shard.db_ref(db) else { continue };
-        for (k, e) in table.iter() {
-            if !e.is_expired(now) && (everything || glob::matches(pattern, k.as_bytes(), false)) {
+        for (k, _, expire_at) in table.iter() {
+            let live = expire_at == 0 || expire_at > now;
+            if live && (everything || glob::matches(pattern, k.as_bytes(), false)) {
                 body.bulk(k.as_bytes());
                 n += 1;
             }
@@ -708,12 +710,12 @@ fn expire_generic(ctx: &mut Ctx, args: &Args, seconds: bool, relative: bool, nam
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
-    let Some(entry) = table.touch(key) else {
+    if table.touch(key).is_none() {
         drop(shard);
         ctx.reply.int(0);
         return Ok(());
-    };
-    if !cond.allows(entry.expire_at, when) {
+    }
+    if !cond.allows(table.expire_at(key), when) {
         drop(shard);
         ctx.reply.int(0);
         return Ok(());
@@ -750,7 +752,8 @@ fn pexpireat(ctx: &mut Ctx, args: &Args) -> CmdResult {
 fn ttl_generic(ctx: &mut Ctx, args: &Args, millis: bool, absolute: bool) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
-    let found = shard.db(ctx.client.db).get(key).map(|e| e.expire_at);
+    let table = shard.db(ctx.client.db);
+    let found = table.get(key).is_some().then(|| table.expire_at(key));
     drop(shard);
     ctx.count_lookup(found.is_some());
     let v = match found {
@@ -787,7 +790,7 @@ fn persist(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
-    let had_expiry = table.touch(key).is_some_and(|e| e.expire_at != 0);
+    let had_expiry = table.touch(key).is_some_and(|e| e.volatile);
     if had_expiry {
         table.set_expire(key, 0);
     }

@@ -374,7 +374,7 @@ fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    let keep = if opts.keep_ttl { table.get(key).map_or(0, |e| e.expire_at) } else { 0 };
+    let keep = if opts.keep_ttl && table.contains(key) { table.expire_at(key) } else { 0 };
     table.set(key, Value::Str(StrValue::from_bytes(args.get(2))), if expire_at != 0 { expire_at } else { keep });
     drop(shard);
     if opts.get {
@@ -666,7 +666,7 @@ fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 let mut v = vec![0u8; offset as usize + value.len()];
                 v[offset as usize..].copy_from_slice(value);
                 let len = v.len();
-                table.set(key, Value::Str(StrValue::Raw(v)), 0);
+                table.set(key, Value::Str(StrValue::Raw(Box::new(v))), 0);
                 len
             }
         }
