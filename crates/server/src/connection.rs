@@ -54,6 +54,7 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
             break;
         }
 
+        let mut clock = Instant::now();
         loop {
             let limits = Limits {
                 max_bulk_len: server.live.proto_max_bulk_len.load(Ordering::Relaxed),
@@ -71,6 +72,7 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                             _ = wait_while_paused(&server, &args) => {}
                             _ = handle.kill_signal.notified() => break 'conn,
                         }
+                        clock = Instant::now();
                     }
                     let mut ctx = Ctx {
                         server: &server,
@@ -79,6 +81,7 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                         reply: &mut reply,
                         stats: &stats,
                         rng: &mut rng,
+                        clock: &mut clock,
                     };
                     execute(&mut ctx, &args);
                     if client.close_after_reply {
@@ -217,9 +220,10 @@ fn dispatch(ctx: &mut Ctx, args: &Args) {
 }
 
 fn run(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize, args: &Args) {
-    let started = Instant::now();
     let result = (spec.run)(ctx, args);
-    let ns = started.elapsed().as_nanos() as u64;
+    let now = Instant::now();
+    let ns = now.saturating_duration_since(*ctx.clock).as_nanos() as u64;
+    *ctx.clock = now;
     let counters = &ctx.stats.commands[stat];
     counters.calls.fetch_add(1, Ordering::Relaxed);
     counters.usec.fetch_add(ns / 1000, Ordering::Relaxed);

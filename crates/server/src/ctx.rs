@@ -16,6 +16,9 @@ pub struct Ctx<'a> {
     pub reply: &'a mut ReplyBuf,
     pub stats: &'a WorkerStats,
     pub rng: &'a mut Rng,
+    /// When the previous command of this batch ended (or the batch began): one clock read per
+    /// command times it, instead of two.
+    pub clock: &'a mut std::time::Instant,
 }
 
 impl Ctx<'_> {
