@@ -310,6 +310,16 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
+/// Splits a line into arguments as redis.conf and inline requests are split (`None` on
+/// unbalanced quotes). A NUL byte ends the line, as it does for Redis.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
+    let mut scratch = Vec::new();
+    let mut spans = Vec::new();
+    split_inline(line, &mut scratch, &mut spans).ok()?;
+    Some(spans.iter().map(|s| scratch[s.start as usize..s.end as usize].to_vec()).collect())
+}
+
 /// C's isspace: what separates inline arguments (includes vertical tab, unlike Rust's ASCII
 /// whitespace).
 fn is_c_space(c: u8) -> bool {
@@ -391,7 +401,8 @@ fn split_inline(line: &[u8], scratch: &mut Vec<u8>, spans: &mut Vec<Span>) -> Re
                     break;
                 }
                 match line[i] {
-                    c if is_c_space(c) => break,
+                    // Only these end a word; a vertical tab or form feed inside one is kept.
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_double = true,
                     b'\'' => in_single = true,
                     c => scratch.push(c),
