@@ -112,7 +112,7 @@ impl Server {
     pub fn new(config: Config, threads: usize) -> Result<Server, String> {
         let commands = CommandTable::new(TABLE, &config.renamed_commands())?;
         let workers = (0..threads).map(|_| Arc::new(WorkerStats::new(commands.len()))).collect();
-        Ok(Server {
+        let server = Server {
             keyspace: Keyspace::new(config.databases()),
             live: LiveConfig::from(&config),
             tcp_port: AtomicU64::new(config.port() as u64),
@@ -133,7 +133,20 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             instant: InstantMetrics::default(),
             expire_cycle_ms: AtomicU64::new(0),
-        })
+        };
+        server.apply_config(&server.config.read());
+        Ok(server)
+    }
+
+    /// Carries configuration values into the places that read them without the config lock:
+    /// the hot-path atomics and the keyspace's encoding thresholds.
+    pub fn apply_config(&self, config: &Config) {
+        self.live.refresh(config);
+        for name in roost_store::EncodingLimits::DIRECTIVES {
+            if let Some(v) = config.get_one(name).and_then(|v| v.parse().ok()) {
+                self.keyspace.limits.set(name, v);
+            }
+        }
     }
 
     pub fn next_client_id(&self) -> u64 {

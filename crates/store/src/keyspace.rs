@@ -3,6 +3,7 @@
 
 use parking_lot::{Mutex, MutexGuard};
 
+use crate::limits::EncodingLimits;
 use crate::slot::key_slot;
 use crate::table::{now_ms, Table};
 use crate::value::Key;
@@ -42,6 +43,8 @@ impl Shard {
 pub struct Keyspace {
     shards: Box<[Mutex<Shard>]>,
     databases: usize,
+    /// When values switch from their compact encodings to the full ones.
+    pub limits: EncodingLimits,
 }
 
 /// Several shards locked at once, in ascending order, for a multi-key command.
@@ -60,7 +63,11 @@ impl Locked<'_> {
 
 impl Keyspace {
     pub fn new(databases: usize) -> Keyspace {
-        Keyspace { shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(), databases }
+        Keyspace {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            databases,
+            limits: EncodingLimits::default(),
+        }
     }
 
     pub fn databases(&self) -> usize {

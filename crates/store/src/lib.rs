@@ -6,11 +6,19 @@
 //! Never: sockets, the wire format, configuration files. Callers bring the time and the locks order.
 
 pub mod glob;
+pub mod hash;
 mod keyspace;
+mod limits;
+pub mod list;
+pub mod set;
 pub mod slot;
 mod table;
 mod value;
 
+pub use hash::Hash;
 pub use keyspace::{Keyspace, Locked, Shard, SHARDS};
+pub use limits::EncodingLimits;
+pub use list::List;
+pub use set::Set;
 pub use table::{now_ms, now_secs, tick_clock, Entry, Table};
 pub use value::{Key, StrValue, Value};

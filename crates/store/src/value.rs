@@ -1,7 +1,11 @@
 //! Keys and values in compact forms: short byte strings live inline, integers as integers.
 
 use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
+use std::hash::{Hash as StdHash, Hasher};
+
+use crate::hash::Hash;
+use crate::list::List;
+use crate::set::Set;
 
 const KEY_INLINE: usize = 22;
 const STR_INLINE: usize = 22;
@@ -46,7 +50,7 @@ impl Borrow<[u8]> for Key {
     }
 }
 
-impl Hash for Key {
+impl StdHash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_bytes().hash(state)
     }
@@ -210,10 +214,14 @@ impl StrValue {
     }
 }
 
-/// A stored value. Each data type is one variant; the types of later families join here.
+/// A stored value. Each data type is one variant; aggregates are boxed so that every value, and
+/// so every entry, stays small.
 #[derive(Clone, Debug)]
 pub enum Value {
     Str(StrValue),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
 }
 
 impl Value {
@@ -221,12 +229,19 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
+    /// OBJECT ENCODING's answer, in Redis's names.
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
         }
     }
 
@@ -234,6 +249,9 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_size(),
+            Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
+            Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_size(),
+            Value::Set(s) => std::mem::size_of::<Set>() + s.heap_size(),
         }
     }
 }

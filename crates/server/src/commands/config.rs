@@ -96,7 +96,7 @@ fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 CmdError::msg(format!("ERR CONFIG SET failed (possibly related to argument 'logfile') - {e}"))
             })?;
         }
-        ctx.server.live.refresh(&config);
+        ctx.server.apply_config(&config);
     }
     ctx.reply.ok();
     Ok(())

@@ -518,6 +518,24 @@ fn value_digest(digest: &mut Digest, e: &Entry) {
             let mut scratch = [0u8; 20];
             mix_digest(digest, s.bytes(&mut scratch));
         }
+        Value::List(list) => {
+            for element in list.iter() {
+                mix_digest(digest, &element);
+            }
+        }
+        Value::Set(set) => {
+            for member in set.iter() {
+                xor_digest(digest, &member);
+            }
+        }
+        Value::Hash(hash) => {
+            for (field, value) in hash.iter() {
+                let mut pair = [0u8; 20];
+                mix_digest(&mut pair, &field);
+                mix_digest(&mut pair, &value);
+                xor_digest(digest, &pair);
+            }
+        }
     }
     if e.volatile {
         xor_digest(digest, b"!!expire!!");

@@ -241,20 +241,12 @@ pub const LCS: CommandSpec = CommandSpec {
 };
 
 /// The string stored at `key`, if any; another type is WRONGTYPE.
-fn string_at<'t>(table: &'t mut Table, key: &[u8]) -> Result<Option<&'t mut Entry>, CmdError> {
+fn string_at<'t>(table: &'t mut Table, key: &[u8]) -> Result<Option<&'t mut StrValue>, CmdError> {
     match table.touch(key) {
         None => Ok(None),
-        Some(e) => match e.value {
-            Value::Str(_) => Ok(Some(e)),
-            #[allow(unreachable_patterns)]
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
-
-fn str_of(e: &Entry) -> &StrValue {
-    match &e.value {
-        Value::Str(s) => s,
+        Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s)),
+        #[allow(unreachable_patterns)]
+        Some(_) => Err(CmdError::WrongType),
     }
 }
 
@@ -269,7 +261,7 @@ fn get(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let found = string_at(shard.db(ctx.client.db), key)?;
     ctx.count_lookup(found.is_some());
     match found {
-        Some(e) => reply_str(ctx.reply, str_of(e)),
+        Some(s) => reply_str(ctx.reply, s),
         None => ctx.reply.null(),
     }
     Ok(())
@@ -364,7 +356,7 @@ fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
-    let existing = if opts.get { string_at(table, key)?.map(|e| str_of(e).clone()) } else { None };
+    let existing = if opts.get { string_at(table, key)?.map(|s| s.clone()) } else { None };
     let exists = if opts.get { existing.is_some() } else { table.contains(key) };
     if (opts.nx && exists) || (opts.xx && !exists) {
         drop(shard);
@@ -422,7 +414,7 @@ fn getset(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
-    let old = string_at(table, key)?.map(|e| str_of(e).clone());
+    let old = string_at(table, key)?.map(|s| s.clone());
     table.set(key, Value::Str(StrValue::from_bytes(args.get(2))), 0);
     drop(shard);
     match old {
@@ -466,7 +458,7 @@ fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
         None => None,
     };
     ctx.hit();
-    let value = str_of(e).clone();
+    let value = e.clone();
     if let Some(at) = expire_at {
         if at <= now_ms() {
             table.remove(key);
@@ -494,8 +486,9 @@ fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let e = table.remove(key);
     drop(shard);
     match e {
-        Some(e) => reply_str(ctx.reply, str_of(&e)),
-        None => ctx.reply.null(),
+        Some(Entry { value: Value::Str(s), .. }) => reply_str(ctx.reply, &s),
+        #[allow(unreachable_patterns)]
+        _ => ctx.reply.null(),
     }
     Ok(())
 }
@@ -574,8 +567,7 @@ fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     let len = match string_at(table, key)? {
-        Some(e) => {
-            let Value::Str(s) = &mut e.value;
+        Some(s) => {
             if (s.len() + add.len()) as u64 > max {
                 return Err(too_long());
             }
@@ -596,7 +588,7 @@ fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
 fn strlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
-    let len = string_at(shard.db(ctx.client.db), key)?.map_or(0, |e| str_of(e).len());
+    let len = string_at(shard.db(ctx.client.db), key)?.map_or(0, |s| s.len());
     drop(shard);
     ctx.reply.int(len as i64);
     Ok(())
@@ -612,7 +604,7 @@ fn getrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Ok(());
     };
     let mut scratch = [0u8; 20];
-    let s = str_of(e).bytes(&mut scratch);
+    let s = e.bytes(&mut scratch);
     let len = s.len() as i64;
     if start < 0 && end < 0 && start > end {
         ctx.reply.bulk(b"");
@@ -639,8 +631,7 @@ fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     let len = match string_at(table, key)? {
-        Some(e) => {
-            let Value::Str(s) = &mut e.value;
+        Some(s) => {
             if value.is_empty() {
                 s.len()
             } else {
@@ -680,8 +671,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     let new = match string_at(table, key)? {
-        Some(e) => {
-            let Value::Str(s) = &mut e.value;
+        Some(s) => {
             let cur = s.as_int().ok_or(CmdError::NotInteger)?;
             let new = cur.checked_add(delta).ok_or(CmdError::Overflow)?;
             *s = StrValue::Int(new);
@@ -753,8 +743,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     let result = match string_at(table, key)? {
-        Some(e) => {
-            let Value::Str(s) = &mut e.value;
+        Some(s) => {
             let mut scratch = [0u8; 20];
             let new = add_long_double(Some(s.bytes(&mut scratch)), args.get(2))?;
             *s = StrValue::raw(&new);
