@@ -2,6 +2,8 @@
 //! redis-server) on a free loopback port, and talks to it in raw RESP.
 #![allow(dead_code)]
 
+pub mod differential;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
