@@ -87,10 +87,12 @@ pub struct ClientState {
     pub reply_mode: ReplyMode,
     /// Close the connection once the pending replies are written (QUIT, protocol errors, KILL).
     pub close_after_reply: bool,
+    /// Set by a blocking command that found nothing: the connection waits, then runs it again.
+    pub block: Option<crate::blocking::BlockRequest>,
 }
 
 impl ClientState {
     pub fn new(authenticated: bool) -> ClientState {
-        ClientState { db: 0, authenticated, reply_mode: ReplyMode::On, close_after_reply: false }
+        ClientState { db: 0, authenticated, reply_mode: ReplyMode::On, close_after_reply: false, block: None }
     }
 }

@@ -10,6 +10,7 @@ use tokio::net::TcpStream;
 use roost_resp::{Args, Limits, ReplyBuf, RequestParser};
 use roost_store::{now_ms, now_secs};
 
+use crate::blocking::{BlockRequest, TimeoutReply, UNBLOCKED_ERROR, UNBLOCKED_TIMEOUT};
 use crate::client::{ClientHandle, ClientState, ReplyMode};
 use crate::command::{find_subcommand, flags, CommandSpec};
 use crate::ctx::Ctx;
@@ -84,6 +85,28 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                         clock: &mut clock,
                     };
                     execute(&mut ctx, &args);
+                    if let Some(request) = client.block.take() {
+                        // What came before leaves now, as it would before Redis blocks a client.
+                        if !reply.out.is_empty() {
+                            if stream.write_all(&reply.out).await.is_err() {
+                                break 'conn;
+                            }
+                            stats.net_output_bytes.fetch_add(reply.out.len() as u64, Ordering::Relaxed);
+                            reply.out.clear();
+                        }
+                        let mut parts = Parts {
+                            server: &server,
+                            handle: &handle,
+                            stats: &stats,
+                            client: &mut client,
+                            reply: &mut reply,
+                            rng: &mut rng,
+                        };
+                        if !wait_until_served(&mut parts, &args, request).await {
+                            break 'conn;
+                        }
+                        clock = Instant::now();
+                    }
                     if client.close_after_reply {
                         break;
                     }
@@ -124,6 +147,67 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
     server.unregister(handle.id);
 }
 
+/// The pieces of a connection a command runs with, for running one again after a wait.
+struct Parts<'a> {
+    server: &'a Arc<Server>,
+    handle: &'a Arc<ClientHandle>,
+    stats: &'a Arc<WorkerStats>,
+    client: &'a mut ClientState,
+    reply: &'a mut ReplyBuf,
+    rng: &'a mut Rng,
+}
+
+/// Blocks the client on the keys of `request` until a write lets its command through, its
+/// timeout passes, CLIENT UNBLOCK ends the wait, or it is killed (false: close the connection).
+async fn wait_until_served(p: &mut Parts<'_>, args: &Args<'_>, mut request: BlockRequest) -> bool {
+    let waiter = p.server.blocking.register(p.handle.id, p.client.db, &request.keys);
+    let deadline =
+        (request.timeout_ms > 0).then(|| tokio::time::Instant::now() + Duration::from_millis(request.timeout_ms));
+    let keep = loop {
+        let timer = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        let timed_out = tokio::select! {
+            _ = waiter.woken() => false,
+            _ = timer => true,
+            _ = p.handle.kill_signal.notified() => break false,
+        };
+        let how = waiter.unblocked();
+        if timed_out || how == UNBLOCKED_TIMEOUT {
+            match request.timeout_reply {
+                TimeoutReply::NullArray => p.reply.null_array(),
+                TimeoutReply::NullBulk => p.reply.null(),
+            }
+            break true;
+        }
+        if how == UNBLOCKED_ERROR {
+            p.reply.error(b"UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            break true;
+        }
+        let mut clock = Instant::now();
+        let mut ctx = Ctx {
+            server: p.server,
+            client: p.client,
+            handle: p.handle,
+            reply: p.reply,
+            stats: p.stats,
+            rng: p.rng,
+            clock: &mut clock,
+        };
+        execute(&mut ctx, args);
+        match p.client.block.take() {
+            // Someone else was faster: keep the place in the queues and wait on.
+            Some(again) => request = again,
+            None => break true,
+        }
+    };
+    p.server.blocking.unregister(&waiter);
+    keep
+}
+
 async fn idle_deadline(timeout_secs: u64) {
     if timeout_secs == 0 {
         std::future::pending::<()>().await;
@@ -142,6 +226,18 @@ async fn wait_while_paused(server: &Server, args: &Args<'_>) {
         let until = server.pause.until_ms.load(Ordering::Acquire);
         let wait = Duration::from_millis(until.saturating_sub(now_ms()).max(1));
         let _ = tokio::time::timeout(wait, server.pause.lifted.notified()).await;
+    }
+}
+
+/// A write may have given blocked clients what they wait for: those waiting on its keys (or,
+/// for a write without keys such as SWAPDB, everyone) try again.
+fn wake_blocked(server: &Server, spec: &CommandSpec, args: &Args) {
+    let positions = spec.key_positions(args);
+    if positions.is_empty() {
+        server.blocking.everything_written();
+    }
+    for i in positions {
+        server.blocking.key_written(args.get(i));
     }
 }
 
@@ -230,6 +326,9 @@ fn run(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize, args: &Args) {
     counters.latency.record(ns);
     if spec.has(flags::WRITE) && result.is_ok() {
         ctx.stats.dirty.fetch_add(1, Ordering::Relaxed);
+        if ctx.server.blocking.blocked_clients() > 0 {
+            wake_blocked(ctx.server, spec, args);
+        }
     }
     if let Err(e) = result {
         let text = e.text();

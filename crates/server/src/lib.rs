@@ -7,6 +7,7 @@
 //! crate owns them); it reaches values only through the store's shard locks.
 
 pub mod alloc;
+pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod commands;

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use roost_config::Config;
 use roost_store::{now_ms, Keyspace};
 
+use crate::blocking::Blocking;
 use crate::client::ClientHandle;
 use crate::command::CommandTable;
 use crate::commands::TABLE;
@@ -104,6 +105,7 @@ pub struct Server {
     pub shutdown: Notify,
     pub shutting_down: AtomicBool,
     pub instant: InstantMetrics,
+    pub blocking: Blocking,
     /// Time spent in active expiry, for INFO's expire_cycle_cpu_milliseconds.
     pub expire_cycle_ms: AtomicU64,
 }
@@ -132,6 +134,7 @@ impl Server {
             shutdown: Notify::new(),
             shutting_down: AtomicBool::new(false),
             instant: InstantMetrics::default(),
+            blocking: Blocking::default(),
             expire_cycle_ms: AtomicU64::new(0),
         };
         server.apply_config(&server.config.read());

@@ -10,6 +10,7 @@ use roost_store::now_ms;
 use super::connection::valid_client_name;
 use super::introspection::{reply_help, subcommand_syntax_error};
 use super::{is, parse_int, BASE};
+use crate::blocking::{UNBLOCKED_ERROR, UNBLOCKED_TIMEOUT};
 use crate::client::{ClientHandle, ReplyMode};
 use crate::command::{flags::*, CommandSpec};
 use crate::ctx::Ctx;
@@ -86,6 +87,15 @@ pub const CLIENT: CommandSpec = CommandSpec {
             since: "2.9.50",
             summary: "Stop processing commands from clients for some time",
             run: pause,
+            ..ADMIN_SUB
+        },
+        CommandSpec {
+            name: "client|unblock",
+            arity: -3,
+            since: "5.0.0",
+            summary: "Unblocks a client blocked by a blocking command from a different connection",
+            complexity: "O(log N) where N is the number of client connections",
+            run: unblock,
             ..ADMIN_SUB
         },
         CommandSpec {
@@ -185,6 +195,21 @@ const HELP: &[&str] = &[
 
 fn help(ctx: &mut Ctx, args: &Args) -> CmdResult {
     reply_help(ctx, args, HELP);
+    Ok(())
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking wait.
+fn unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let id = parse_int(args.get(2))?;
+    let how = match args.len() {
+        3 => UNBLOCKED_TIMEOUT,
+        4 if is(args.get(3), "timeout") => UNBLOCKED_TIMEOUT,
+        4 if is(args.get(3), "error") => UNBLOCKED_ERROR,
+        4 => return Err(CmdError::msg("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+        _ => return Err(subcommand_syntax_error(args)),
+    };
+    let done = id >= 0 && ctx.server.blocking.unblock(id as u64, how);
+    ctx.reply.int(done as i64);
     Ok(())
 }
 

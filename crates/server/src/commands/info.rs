@@ -140,7 +140,7 @@ fn section(ctx: &Ctx, name: &str, out: &mut String) {
             drop(clients);
             field!("client_recent_max_input_buffer", max_in);
             field!("client_recent_max_output_buffer", max_out);
-            field!("blocked_clients", 0);
+            field!("blocked_clients", s.blocking.blocked_clients());
             field!("tracking_clients", 0);
             field!("clients_in_timeout_table", 0);
         }
