@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
+#include <limits.h>
 
 #define LD_MAX_CHARS (5 * 1024)
 
@@ -46,5 +47,20 @@ int roost_incrbyfloat(const char *cur, size_t curlen, const char *incr, size_t i
     }
     if (l == 2 && out[0] == '-' && out[1] == '0') { out[0] = '0'; l = 1; }
     *outlen = (size_t)l;
+    return 0;
+}
+
+/* A blocking command's timeout in seconds, converted to whole milliseconds the way Redis does:
+ * multiplied in long double, truncated. Values that don't fit come out as LLONG_MIN (what the
+ * x86 conversion gives), so callers report them as negative, as Redis does. Returns 1 if the
+ * text is not a number. */
+int roost_timeout_ms(const char *s, size_t len, long long *out) {
+    long double v, ms;
+    if (!parse_ld(s, len, &v)) return 1;
+    ms = v * 1000.0L;
+    if (isinf(ms) || ms >= 9223372036854775808.0L || ms < -9223372036854775808.0L)
+        *out = LLONG_MIN;
+    else
+        *out = (long long)ms;
     return 0;
 }

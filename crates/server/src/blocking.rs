@@ -18,22 +18,12 @@ use tokio::sync::Notify;
 
 use crate::error::CmdError;
 
-/// What a blocked client gets when its time runs out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimeoutReply {
-    /// `*-1` in RESP2 (BLPOP, BLMPOP, BZPOPMIN, XREAD...).
-    NullArray,
-    /// `$-1` in RESP2 (BLMOVE, BRPOPLPUSH).
-    NullBulk,
-}
-
 /// A handler's request to block: set on `ClientState::block` instead of replying.
 #[derive(Debug)]
 pub struct BlockRequest {
     pub keys: Vec<Vec<u8>>,
-    /// Milliseconds to wait; 0 waits forever.
-    pub timeout_ms: u64,
-    pub timeout_reply: TimeoutReply,
+    /// Unix ms when the wait ends with a null reply; 0 waits for ever.
+    pub deadline_ms: u64,
 }
 
 /// How CLIENT UNBLOCK ended a wait.
@@ -165,24 +155,29 @@ impl Blocking {
     }
 }
 
-/// A blocking command's timeout argument: seconds as a decimal number (sub-second allowed),
-/// 0 for ever. Returns milliseconds.
-pub fn parse_timeout(arg: &[u8]) -> Result<u64, CmdError> {
-    let not_float = || CmdError::msg("ERR timeout is not a float or out of range");
-    let text = std::str::from_utf8(arg).map_err(|_| not_float())?;
-    let secs: f64 = text.parse().map_err(|_| not_float())?;
-    if !secs.is_finite() || text.trim() != text {
-        return Err(not_float());
+extern "C" {
+    fn roost_timeout_ms(s: *const u8, len: usize, out: *mut i64) -> i32;
+}
+
+/// A blocking command's timeout argument: seconds, any number C's strtold reads (sub-second,
+/// exponents, hex), truncated to whole milliseconds; 0 (or less than a millisecond) waits for
+/// ever. Returns the absolute deadline in Unix ms, or 0 for no deadline.
+pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<u64, CmdError> {
+    let mut ms: i64 = 0;
+    // SAFETY: the pointer and length describe `arg`; the C side writes one i64 into `ms`.
+    if unsafe { roost_timeout_ms(arg.as_ptr(), arg.len(), &mut ms) } != 0 {
+        return Err(CmdError::msg("ERR timeout is not a float or out of range"));
     }
-    if secs < 0.0 {
+    if ms < 0 {
         return Err(CmdError::msg("ERR timeout is negative"));
     }
-    let ms = secs * 1000.0;
-    if ms > (i64::MAX / 2) as f64 {
+    if ms == 0 {
+        return Ok(0);
+    }
+    if ms > i64::MAX - now_ms as i64 {
         return Err(CmdError::msg("ERR timeout is out of range"));
     }
-    // A positive timeout below a millisecond still waits, rather than meaning "for ever".
-    Ok(if ms > 0.0 { (ms.ceil() as u64).max(1) } else { 0 })
+    Ok(now_ms + ms as u64)
 }
 
 #[cfg(test)]
@@ -191,11 +186,20 @@ mod tests {
 
     #[test]
     fn timeouts_parse_like_redis() {
-        assert_eq!(parse_timeout(b"0").unwrap(), 0);
-        assert_eq!(parse_timeout(b"1.5").unwrap(), 1500);
-        assert_eq!(parse_timeout(b"0.0001").unwrap(), 1);
-        assert_eq!(parse_timeout(b"-1"), Err(CmdError::msg("ERR timeout is negative")));
-        assert_eq!(parse_timeout(b"abc"), Err(CmdError::msg("ERR timeout is not a float or out of range")));
+        let negative = Err(CmdError::msg("ERR timeout is negative"));
+        let not_float = Err(CmdError::msg("ERR timeout is not a float or out of range"));
+        assert_eq!(parse_timeout(b"0", 1000), Ok(0));
+        assert_eq!(parse_timeout(b"1.5", 1000), Ok(2500));
+        assert_eq!(parse_timeout(b"0x10", 0), Ok(16_000));
+        assert_eq!(parse_timeout(b"+1", 0), Ok(1000));
+        assert_eq!(parse_timeout(b"0.0001", 1000), Ok(0));
+        assert_eq!(parse_timeout(b"-0", 1000), Ok(0));
+        assert_eq!(parse_timeout(b"-1", 1000), negative);
+        assert_eq!(parse_timeout(b"1e16", 1000), negative);
+        assert_eq!(parse_timeout(b"inf", 1000), negative);
+        assert_eq!(parse_timeout(b"abc", 1000), not_float);
+        assert_eq!(parse_timeout(b" 1", 1000), not_float);
+        assert_eq!(parse_timeout(b"nan", 1000), not_float);
     }
 
     #[tokio::test(flavor = "current_thread")]

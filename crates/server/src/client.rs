@@ -89,10 +89,20 @@ pub struct ClientState {
     pub close_after_reply: bool,
     /// Set by a blocking command that found nothing: the connection waits, then runs it again.
     pub block: Option<crate::blocking::BlockRequest>,
+    /// The command runs again because a key it waits on was written: keys of another type
+    /// then mean "not ready" rather than WRONGTYPE, as Redis serves blocked clients.
+    pub block_retry: bool,
 }
 
 impl ClientState {
     pub fn new(authenticated: bool) -> ClientState {
-        ClientState { db: 0, authenticated, reply_mode: ReplyMode::On, close_after_reply: false, block: None }
+        ClientState {
+            db: 0,
+            authenticated,
+            reply_mode: ReplyMode::On,
+            close_after_reply: false,
+            block: None,
+            block_retry: false,
+        }
     }
 }

@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use roost_resp::{Args, Limits, ReplyBuf, RequestParser};
 use roost_store::{now_ms, now_secs};
 
-use crate::blocking::{BlockRequest, TimeoutReply, UNBLOCKED_ERROR, UNBLOCKED_TIMEOUT};
+use crate::blocking::{BlockRequest, UNBLOCKED_ERROR, UNBLOCKED_TIMEOUT};
 use crate::client::{ClientHandle, ClientState, ReplyMode};
 use crate::command::{find_subcommand, flags, CommandSpec};
 use crate::ctx::Ctx;
@@ -29,6 +29,8 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
     let mut reply = ReplyBuf::new();
     let mut client = ClientState::new(!server.live.password_required.load(Ordering::Relaxed));
     let mut rng = Rng::seeded();
+    // Bytes read while the client is blocked (the input buffer is borrowed by the blocked request).
+    let mut pending: Vec<u8> = Vec::new();
 
     'conn: loop {
         let missing = parser.bulk_bytes_missing(input.len());
@@ -101,10 +103,15 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                             client: &mut client,
                             reply: &mut reply,
                             rng: &mut rng,
+                            stream: &stream,
+                            pending: &mut pending,
                         };
                         if !wait_until_served(&mut parts, &args, request).await {
                             break 'conn;
                         }
+                        // Requests that arrived during the wait join the input after the current one.
+                        input.extend_from_slice(&pending);
+                        pending.clear();
                         clock = Instant::now();
                     }
                     if client.close_after_reply {
@@ -155,14 +162,17 @@ struct Parts<'a> {
     client: &'a mut ClientState,
     reply: &'a mut ReplyBuf,
     rng: &'a mut Rng,
+    stream: &'a TcpStream,
+    pending: &'a mut Vec<u8>,
 }
 
 /// Blocks the client on the keys of `request` until a write lets its command through, its
 /// timeout passes, CLIENT UNBLOCK ends the wait, or it is killed (false: close the connection).
-async fn wait_until_served(p: &mut Parts<'_>, args: &Args<'_>, mut request: BlockRequest) -> bool {
+async fn wait_until_served(p: &mut Parts<'_>, args: &Args<'_>, request: BlockRequest) -> bool {
     let waiter = p.server.blocking.register(p.handle.id, p.client.db, &request.keys);
-    let deadline =
-        (request.timeout_ms > 0).then(|| tokio::time::Instant::now() + Duration::from_millis(request.timeout_ms));
+    // The deadline was fixed when the command first ran; retries don't extend it.
+    let deadline = (request.deadline_ms > 0)
+        .then(|| tokio::time::Instant::now() + Duration::from_millis(request.deadline_ms.saturating_sub(now_ms())));
     let keep = loop {
         let timer = async {
             match deadline {
@@ -174,13 +184,25 @@ async fn wait_until_served(p: &mut Parts<'_>, args: &Args<'_>, mut request: Bloc
             _ = waiter.woken() => false,
             _ = timer => true,
             _ = p.handle.kill_signal.notified() => break false,
+            // The socket is still watched, as Redis does, so a client that hangs up while blocked
+            // is noticed; what it sends meanwhile waits its turn.
+            ready = p.stream.readable() => {
+                if ready.is_err() {
+                    break false;
+                }
+                match p.stream.try_read_buf(p.pending) {
+                    Ok(0) => break false,
+                    Ok(_) if p.pending.len() as u64 > p.server.live.client_query_buffer_limit.load(Ordering::Relaxed) => break false,
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(_) => break false,
+                }
+            }
         };
         let how = waiter.unblocked();
         if timed_out || how == UNBLOCKED_TIMEOUT {
-            match request.timeout_reply {
-                TimeoutReply::NullArray => p.reply.null_array(),
-                TimeoutReply::NullBulk => p.reply.null(),
-            }
+            // Every blocking command of Redis answers a timeout with a null array.
+            p.reply.null_array();
             break true;
         }
         if how == UNBLOCKED_ERROR {
@@ -197,10 +219,12 @@ async fn wait_until_served(p: &mut Parts<'_>, args: &Args<'_>, mut request: Bloc
             rng: p.rng,
             clock: &mut clock,
         };
+        ctx.client.block_retry = true;
         execute(&mut ctx, args);
+        p.client.block_retry = false;
         match p.client.block.take() {
             // Someone else was faster: keep the place in the queues and wait on.
-            Some(again) => request = again,
+            Some(_) => {}
             None => break true,
         }
     };
@@ -326,7 +350,9 @@ fn run(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize, args: &Args) {
     counters.latency.record(ns);
     if spec.has(flags::WRITE) && result.is_ok() {
         ctx.stats.dirty.fetch_add(1, Ordering::Relaxed);
-        if ctx.server.blocking.blocked_clients() > 0 {
+        // A blocking command that is about to wait changed nothing, and waking the queue it
+        // just joined would only wake itself.
+        if ctx.server.blocking.blocked_clients() > 0 && ctx.client.block.is_none() {
             wake_blocked(ctx.server, spec, args);
         }
     }

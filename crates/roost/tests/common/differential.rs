@@ -42,8 +42,86 @@ pub fn normalize(cmd: &Cmd, reply: Vec<u8>) -> Vec<u8> {
             items.join("|").into_bytes()
         }
         "RANDOMKEY" => (if reply.starts_with(b"$-1") { "nil" } else { "key" }).as_bytes().to_vec(),
+        // hashes: a hashtable's order is its own, so pairs and items are sorted; random picks
+        // keep only their shape (how many, or whether there was one).
+        "HGETALL" | "HKEYS" | "HVALS" => match flat_bulks(&text) {
+            Some(items) => {
+                let per = if name == "HGETALL" { 2 } else { 1 };
+                let mut groups: Vec<String> = items.chunks(per).map(|c| c.join("=")).collect();
+                groups.sort();
+                format!("{name} {}", groups.join("|")).into_bytes()
+            }
+            None => reply,
+        },
+        "HSCAN" => match text.split_once("\r\n*").filter(|_| text.starts_with("*2\r\n$")) {
+            Some((head, rest)) => {
+                let cursor = head.rsplit("\r\n").next().unwrap_or("");
+                let items = flat_bulks(&format!("*{rest}")).unwrap_or_default();
+                let mut pairs: Vec<String> = items.chunks(2).map(|c| c.join("=")).collect();
+                pairs.sort();
+                format!("HSCAN {cursor} {}", pairs.join("|")).into_bytes()
+            }
+            None => reply,
+        },
+        "HRANDFIELD" => match reply.first() {
+            Some(b'*') => text.split("\r\n").next().unwrap_or("").as_bytes().to_vec(),
+            Some(b'$') if !reply.starts_with(b"$-1") => b"field".to_vec(),
+            _ => reply,
+        },
+        // sets: member order is each server's own, so members are sorted. Random picks keep
+        // their shape: how many, and (for a positive count) that they are all distinct.
+        "SMEMBERS" | "SUNION" | "SINTER" | "SDIFF" => match flat_bulks(&text) {
+            Some(mut items) => {
+                items.sort();
+                format!("{name} {}", items.join("|")).into_bytes()
+            }
+            None => reply,
+        },
+        "SSCAN" => match text.split_once("\r\n*").filter(|_| text.starts_with("*2\r\n$")) {
+            Some((head, rest)) => {
+                // Only a finished scan is comparable: pages of a hashtable are split differently.
+                let cursor = head.rsplit("\r\n").next().unwrap_or("");
+                let mut items = flat_bulks(&format!("*{rest}")).unwrap_or_default();
+                items.sort();
+                match cursor {
+                    "0" => format!("SSCAN 0 {}", items.join("|")).into_bytes(),
+                    _ => b"SSCAN unfinished".to_vec(),
+                }
+            }
+            None => reply,
+        },
+        "SPOP" | "SRANDMEMBER" => match flat_bulks(&text) {
+            Some(items) if cmd.len() == 3 => {
+                let positive = cmd[2].parse::<i64>().is_ok_and(|c| c > 0);
+                let mut distinct = items.clone();
+                distinct.sort();
+                distinct.dedup();
+                let shape =
+                    if positive { format!(" distinct={}", distinct.len() == items.len()) } else { String::new() };
+                format!("{name} {}{shape}", items.len()).into_bytes()
+            }
+            _ if reply.starts_with(b"$") && !reply.starts_with(b"$-1") => b"member".to_vec(),
+            _ => reply,
+        },
         _ => reply,
     }
+}
+
+/// The items of a flat RESP2 array of bulk strings (nulls as "nil"); None for other shapes.
+fn flat_bulks(text: &str) -> Option<Vec<String>> {
+    let mut lines = text.split("\r\n");
+    let n: usize = lines.next()?.strip_prefix('*')?.parse().ok()?;
+    let mut items = Vec::with_capacity(n);
+    for _ in 0..n {
+        let head = lines.next()?;
+        if head == "$-1" {
+            items.push("nil".to_string());
+        } else {
+            head.strip_prefix('$')?;
+            items.push(lines.next()?.to_string());
+        }
+    }
+    Some(items)
 }
 
 /// SCAN to the end (the pseudo-command SCANALL), returning the sorted set of keys seen.

@@ -63,9 +63,15 @@ impl TestServer {
 
     /// Starts a real redis-server (for differential tests) with persistence off.
     pub fn start_redis() -> TestServer {
+        Self::start_redis_with(&[])
+    }
+
+    /// Like `start_redis`, with `extra` arguments appended (e.g. `--enable-debug-command yes`).
+    pub fn start_redis_with(extra: &[&str]) -> TestServer {
         Self::spawn("redis-server", |port| {
             let mut cmd = Command::new(redis_server_path());
             cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+            cmd.args(extra);
             cmd
         })
     }

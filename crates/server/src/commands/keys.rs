@@ -536,7 +536,7 @@ fn keys(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// A SCAN cursor as C's strtoul reads it in base 10: an optional sign (a minus wraps around),
 /// digits, nothing after; an empty argument is cursor 0. None for anything else or overflow.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     if arg.is_empty() {
         return Some(0);
     }

@@ -4,10 +4,13 @@ pub mod client;
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod hash;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
 
 use roost_resp::Args;
@@ -110,6 +113,64 @@ pub static TABLE: &[CommandSpec] = &[
     keys::PERSIST,
     keys::OBJECT,
     keys::MEMORY,
+    // hashes
+    hash::HSET,
+    hash::HSETNX,
+    hash::HGET,
+    hash::HMSET,
+    hash::HMGET,
+    hash::HGETALL,
+    hash::HDEL,
+    hash::HLEN,
+    hash::HEXISTS,
+    hash::HINCRBY,
+    hash::HINCRBYFLOAT,
+    hash::HKEYS,
+    hash::HVALS,
+    hash::HSTRLEN,
+    hash::HRANDFIELD,
+    hash::HSCAN,
+    // lists
+    list::LPUSH,
+    list::RPUSH,
+    list::LPUSHX,
+    list::RPUSHX,
+    list::LPOP,
+    list::RPOP,
+    list::LRANGE,
+    list::LINDEX,
+    list::LSET,
+    list::LINSERT,
+    list::LREM,
+    list::LTRIM,
+    list::LLEN,
+    list::LPOS,
+    list::LMOVE,
+    list::RPOPLPUSH,
+    list::LMPOP,
+    list::BLPOP,
+    list::BRPOP,
+    list::BLMOVE,
+    list::BRPOPLPUSH,
+    list::BLMPOP,
+    // sets
+    set::SADD,
+    set::SREM,
+    set::SMEMBERS,
+    set::SISMEMBER,
+    set::SMISMEMBER,
+    set::SCARD,
+    set::SPOP,
+    set::SRANDMEMBER,
+    set::SMOVE,
+    set::SINTER,
+    set::SINTERCARD,
+    set::SINTERSTORE,
+    set::SUNION,
+    set::SUNIONSTORE,
+    set::SDIFF,
+    set::SDIFFSTORE,
+    set::SSCAN,
 ];
 
 /// Parses an integer argument with Redis's rules and error.

@@ -1,0 +1,460 @@
+//! One packed chunk of a list: a single byte buffer holding its elements with no per-element
+//! pointers.
+//!
+//! Layout: `[payload 0][payload 1]...[payload n-1][tag 0][tag 1]...[tag n-1]`. Each element has
+//! exactly one tag byte, kept together at the end of the buffer, and the tag alone says how long
+//! its payload is. Because the tags are one byte each, the tag of element `i` is found in O(1)
+//! from either end, so the node can be walked forwards from its start and backwards from its end
+//! with one byte of overhead per element (a listpack spends a header byte and a back-length byte).
+//!
+//! Tags:
+//! - `0x00..=0x7f`: the integer 0..127 itself, no payload;
+//! - `0x80..=0xef`: a string of `tag - 0x80` (0..111) bytes;
+//! - `0xf0..=0xf7`: a signed integer in `tag - 0xef` (1..8) little-endian bytes;
+//! - `0xf8`: a longer string: `[len u32][bytes][len u32]`, the length at both ends so either walk
+//!   direction can skip it.
+//!
+//! Only strings that print back identically from their integer form are stored as integers.
+
+use std::borrow::Cow;
+
+const SMALL_INT_MAX: i64 = 0x7f;
+const STR_BASE: u8 = 0x80;
+const STR_MAX: usize = 0xef - 0x80;
+const INT_BASE: u8 = 0xf0;
+const LONG_STR: u8 = 0xf8;
+
+/// An element as stored: integers come back as integers so replies can format them directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elem<'a> {
+    Int(i64),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Elem<'a> {
+    pub fn to_cow(self) -> Cow<'a, [u8]> {
+        match self {
+            Elem::Bytes(b) => Cow::Borrowed(b),
+            Elem::Int(i) => Cow::Owned(i.to_string().into_bytes()),
+        }
+    }
+
+    pub fn to_vec(self) -> Vec<u8> {
+        self.to_cow().into_owned()
+    }
+}
+
+/// A value to look for, classified once so each comparison is an integer or a byte compare: a
+/// stored integer is always canonical, so it can only equal a canonical integer needle.
+#[derive(Clone, Copy, Debug)]
+pub struct Needle<'a> {
+    bytes: &'a [u8],
+    int: Option<i64>,
+}
+
+impl<'a> Needle<'a> {
+    pub fn new(bytes: &'a [u8]) -> Needle<'a> {
+        Needle { bytes, int: canonical_int(bytes) }
+    }
+
+    pub fn matches(&self, e: Elem<'_>) -> bool {
+        match e {
+            Elem::Int(i) => self.int == Some(i),
+            Elem::Bytes(b) => self.int.is_none() && b == self.bytes,
+        }
+    }
+}
+
+/// The integer a string stands for, if printing that integer gives back the same bytes.
+pub fn canonical_int(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    let (neg, digits) = match b[0] {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || (digits[0] == b'0' && (neg || digits.len() > 1)) {
+        return None;
+    }
+    let mut v: i128 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i128::from(c - b'0');
+    }
+    i64::try_from(if neg { -v } else { v }).ok()
+}
+
+/// An element encoded for storage: its tag and the three pieces of its payload.
+pub struct Encoded<'a> {
+    tag: u8,
+    head: [u8; 8],
+    head_len: usize,
+    body: &'a [u8],
+    tail_len: usize,
+}
+
+impl<'a> Encoded<'a> {
+    pub fn new(v: &'a [u8]) -> Encoded<'a> {
+        let mut e = Encoded { tag: 0, head: [0; 8], head_len: 0, body: &[], tail_len: 0 };
+        if let Some(i) = canonical_int(v) {
+            if (0..=SMALL_INT_MAX).contains(&i) {
+                e.tag = i as u8;
+            } else {
+                // Smallest width whose sign extension gives the value back.
+                let width = (1..=8).find(|&w| {
+                    let shift = 64 - 8 * w as u32;
+                    (i << shift) >> shift == i
+                });
+                let width = width.unwrap_or(8);
+                e.tag = INT_BASE + (width as u8 - 1);
+                e.head[..width].copy_from_slice(&i.to_le_bytes()[..width]);
+                e.head_len = width;
+            }
+        } else if v.len() <= STR_MAX {
+            e.tag = STR_BASE + v.len() as u8;
+            e.body = v;
+        } else {
+            e.tag = LONG_STR;
+            e.head[..4].copy_from_slice(&(v.len() as u32).to_le_bytes());
+            e.head_len = 4;
+            e.body = v;
+            e.tail_len = 4;
+        }
+        e
+    }
+
+    pub fn payload_len(&self) -> usize {
+        self.head_len + self.body.len() + self.tail_len
+    }
+
+    /// Bytes this element adds to a node.
+    pub fn size(&self) -> usize {
+        self.payload_len() + 1
+    }
+
+    fn write_payload(&self, out: &mut [u8]) {
+        out[..self.head_len].copy_from_slice(&self.head[..self.head_len]);
+        let b = self.head_len + self.body.len();
+        out[self.head_len..b].copy_from_slice(self.body);
+        // The long-string trailer repeats the length prefix.
+        out[b..b + self.tail_len].copy_from_slice(&self.head[..self.tail_len]);
+    }
+}
+
+/// Payload length of an element from its tag, reading the length at `len_at` for long strings.
+fn payload_len(buf: &[u8], tag: u8, len_at: usize) -> usize {
+    match tag {
+        0..=0x7f => 0,
+        STR_BASE..=0xef => (tag - STR_BASE) as usize,
+        INT_BASE..=0xf7 => (tag - INT_BASE) as usize + 1,
+        _ => u32::from_le_bytes(buf[len_at..len_at + 4].try_into().unwrap()) as usize + 8,
+    }
+}
+
+fn decode(payload: &[u8], tag: u8) -> Elem<'_> {
+    match tag {
+        0..=0x7f => Elem::Int(tag as i64),
+        STR_BASE..=0xef => Elem::Bytes(payload),
+        INT_BASE..=0xf7 => {
+            let w = payload.len();
+            let mut raw = [0u8; 8];
+            raw[..w].copy_from_slice(payload);
+            let shift = 64 - 8 * w as u32;
+            Elem::Int((i64::from_le_bytes(raw) << shift) >> shift)
+        }
+        _ => Elem::Bytes(&payload[4..payload.len() - 4]),
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Node {
+    buf: Vec<u8>,
+    count: u32,
+}
+
+impl Node {
+    pub fn count(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Bytes of elements held (what the size limits are measured against).
+    pub fn bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    fn payload_end(&self) -> usize {
+        self.buf.len() - self.count as usize
+    }
+
+    fn tag(&self, i: usize) -> u8 {
+        self.buf[self.payload_end() + i]
+    }
+
+    /// Offset of element `i`'s payload (`i == count` gives the payload end), walking from
+    /// whichever end of the node is nearer.
+    pub fn offset(&self, i: usize) -> usize {
+        let n = self.count();
+        if i <= n / 2 {
+            let mut off = 0;
+            for j in 0..i {
+                off += payload_len(&self.buf, self.tag(j), off);
+            }
+            off
+        } else {
+            let mut end = self.payload_end();
+            for j in (i..n).rev() {
+                end -= payload_len(&self.buf, self.tag(j), end.saturating_sub(4));
+            }
+            end
+        }
+    }
+
+    pub fn get(&self, i: usize) -> Elem<'_> {
+        let off = self.offset(i);
+        let tag = self.tag(i);
+        let len = payload_len(&self.buf, tag, off);
+        decode(&self.buf[off..off + len], tag)
+    }
+
+    /// Elements from index `from` on, head to tail.
+    pub fn iter_from(&self, from: usize) -> Fwd<'_> {
+        Fwd { node: self, off: self.offset(from), i: from }
+    }
+
+    /// Elements before index `before`, tail to head.
+    pub fn iter_back(&self, before: usize) -> Back<'_> {
+        Back { node: self, end: self.offset(before), i: before }
+    }
+
+    /// Inserts `e` so that it becomes element `i`.
+    pub fn insert(&mut self, i: usize, e: &Encoded<'_>) {
+        let at = self.offset(i);
+        let p = e.payload_len();
+        let old = self.buf.len();
+        let tags = self.payload_end();
+        self.buf.reserve_exact(p + 1);
+        self.buf.resize(old + p + 1, 0);
+        // Tags after i move by the payload and the new tag; everything between the insertion
+        // point and tag i moves by the payload only.
+        self.buf.copy_within(tags + i..old, tags + i + p + 1);
+        self.buf.copy_within(at..tags + i, at + p);
+        e.write_payload(&mut self.buf[at..at + p]);
+        self.buf[tags + p + i] = e.tag;
+        self.count += 1;
+    }
+
+    /// Removes elements `from..to`.
+    pub fn remove_range(&mut self, from: usize, to: usize) {
+        if from >= to {
+            return;
+        }
+        let a = self.offset(from);
+        let b = if to - from == 1 { a + payload_len(&self.buf, self.tag(from), a) } else { self.offset(to) };
+        let tags = self.payload_end();
+        let old = self.buf.len();
+        let p = b - a;
+        self.buf.copy_within(b..tags + from, a);
+        self.buf.copy_within(tags + to..old, tags + from - p);
+        self.buf.truncate(old - p - (to - from));
+        self.count -= (to - from) as u32;
+        self.trim_capacity();
+    }
+
+    /// Gives back spare capacity once it is a noticeable share of the node.
+    fn trim_capacity(&mut self) {
+        let spare = self.buf.capacity() - self.buf.len();
+        if spare > 64 && spare > self.buf.len() / 8 {
+            self.buf.shrink_to_fit();
+        }
+    }
+
+    /// Keeps elements `..at` and returns a node with the rest.
+    pub fn split_off(&mut self, at: usize) -> Node {
+        let off = self.offset(at);
+        let tags = self.payload_end();
+        let mut rest = Vec::with_capacity(self.buf.len() - off - at);
+        rest.extend_from_slice(&self.buf[off..tags]);
+        rest.extend_from_slice(&self.buf[tags + at..]);
+        let moved = self.count - at as u32;
+        self.buf.copy_within(tags..tags + at, off);
+        self.buf.truncate(off + at);
+        self.count = at as u32;
+        self.trim_capacity();
+        Node { buf: rest, count: moved }
+    }
+
+    /// Appends all of `other`'s elements after this node's.
+    pub fn append(&mut self, other: Node) {
+        let mine = self.payload_end();
+        let theirs = other.payload_end();
+        let mut buf = Vec::with_capacity(self.buf.len() + other.buf.len());
+        buf.extend_from_slice(&self.buf[..mine]);
+        buf.extend_from_slice(&other.buf[..theirs]);
+        buf.extend_from_slice(&self.buf[mine..]);
+        buf.extend_from_slice(&other.buf[theirs..]);
+        self.buf = buf;
+        self.count += other.count;
+    }
+
+    /// Keeps only the elements for which `keep(index, elem)` is true, compacting in place.
+    pub fn retain(&mut self, mut keep: impl FnMut(usize, Elem<'_>) -> bool) -> usize {
+        let n = self.count();
+        let tags = self.payload_end();
+        let mut kept_tags = Vec::with_capacity(n);
+        let (mut read, mut write) = (0, 0);
+        for i in 0..n {
+            let tag = self.buf[tags + i];
+            let len = payload_len(&self.buf, tag, read);
+            if keep(i, decode(&self.buf[read..read + len], tag)) {
+                self.buf.copy_within(read..read + len, write);
+                write += len;
+                kept_tags.push(tag);
+            }
+            read += len;
+        }
+        let removed = n - kept_tags.len();
+        if removed > 0 {
+            self.buf.truncate(write);
+            self.buf.extend_from_slice(&kept_tags);
+            self.count = kept_tags.len() as u32;
+            self.trim_capacity();
+        }
+        removed
+    }
+}
+
+/// Forward walk over a node's elements.
+pub struct Fwd<'a> {
+    node: &'a Node,
+    off: usize,
+    i: usize,
+}
+
+impl<'a> Iterator for Fwd<'a> {
+    type Item = Elem<'a>;
+
+    fn next(&mut self) -> Option<Elem<'a>> {
+        if self.i >= self.node.count() {
+            return None;
+        }
+        let tag = self.node.tag(self.i);
+        let len = payload_len(&self.node.buf, tag, self.off);
+        let e = decode(&self.node.buf[self.off..self.off + len], tag);
+        self.off += len;
+        self.i += 1;
+        Some(e)
+    }
+}
+
+/// Backward walk over a node's elements.
+pub struct Back<'a> {
+    node: &'a Node,
+    end: usize,
+    i: usize,
+}
+
+impl<'a> Iterator for Back<'a> {
+    type Item = Elem<'a>;
+
+    fn next(&mut self) -> Option<Elem<'a>> {
+        if self.i == 0 {
+            return None;
+        }
+        self.i -= 1;
+        let tag = self.node.tag(self.i);
+        let len = payload_len(&self.node.buf, tag, self.end.saturating_sub(4));
+        let start = self.end - len;
+        let e = decode(&self.node.buf[start..self.end], tag);
+        self.end = start;
+        Some(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node_of(items: &[&[u8]]) -> Node {
+        let mut n = Node::default();
+        for (i, it) in items.iter().enumerate() {
+            n.insert(i, &Encoded::new(it));
+        }
+        n
+    }
+
+    fn strings(n: &Node) -> Vec<Vec<u8>> {
+        n.iter_from(0).map(Elem::to_vec).collect()
+    }
+
+    #[test]
+    fn every_encoding_round_trips_both_ways() {
+        let long = vec![b'x'; 300];
+        let items: Vec<&[u8]> = vec![
+            b"0",
+            b"127",
+            b"128",
+            b"-1",
+            b"-129",
+            b"70000",
+            b"9223372036854775807",
+            b"-9223372036854775808",
+            b"",
+            b"007",
+            b"-0",
+            b"+1",
+            b"hello",
+            &long,
+            b"1.5",
+        ];
+        let n = node_of(&items);
+        assert_eq!(strings(&n), items.iter().map(|i| i.to_vec()).collect::<Vec<_>>());
+        let mut back: Vec<Vec<u8>> = n.iter_back(n.count()).map(Elem::to_vec).collect();
+        back.reverse();
+        assert_eq!(back, strings(&n));
+        assert_eq!(n.get(6), Elem::Int(i64::MAX));
+        assert_eq!(n.get(9), Elem::Bytes(b"007"));
+        assert_eq!(n.get(13), Elem::Bytes(&long[..]));
+    }
+
+    #[test]
+    fn one_byte_overhead_for_ids_and_short_strings() {
+        assert_eq!(Encoded::new(b"1234567890123456789").size(), 9);
+        assert_eq!(Encoded::new(b"v123").size(), 5);
+        assert_eq!(Encoded::new(b"5").size(), 1);
+    }
+
+    #[test]
+    fn split_append_remove_retain() {
+        let items: Vec<Vec<u8>> = (0..20).map(|i| format!("e{i}").into_bytes()).collect();
+        let refs: Vec<&[u8]> = items.iter().map(|v| v.as_slice()).collect();
+        let mut n = node_of(&refs);
+        let rest = n.split_off(7);
+        assert_eq!(strings(&n), items[..7].to_vec());
+        assert_eq!(strings(&rest), items[7..].to_vec());
+        n.append(rest);
+        assert_eq!(strings(&n), items);
+        n.remove_range(3, 9);
+        let mut expect = items.clone();
+        expect.drain(3..9);
+        assert_eq!(strings(&n), expect);
+        let removed = n.retain(|i, _| i % 2 == 0);
+        assert_eq!(removed, 7);
+        let expect: Vec<Vec<u8>> = expect.into_iter().step_by(2).collect();
+        assert_eq!(strings(&n), expect);
+    }
+
+    #[test]
+    fn needles_compare_by_kind() {
+        assert!(Needle::new(b"12").matches(Elem::Int(12)));
+        assert!(!Needle::new(b"012").matches(Elem::Int(12)));
+        assert!(Needle::new(b"012").matches(Elem::Bytes(b"012")));
+        assert!(!Needle::new(b"x").matches(Elem::Bytes(b"y")));
+    }
+}
