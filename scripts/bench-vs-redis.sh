@@ -6,11 +6,13 @@
 # Unpinned part: Roost with its default threads against redis-server, nothing pinned.
 #
 # Usage: scripts/bench-vs-redis.sh [rounds] [requests]
+#   TESTS=get,set environment variable: the redis-benchmark tests to run (default: the core
+#   string tests and the data-type tests Roost supports).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
 REQUESTS=${2:-1000000}
-TESTS=get,set,incr,mset
+TESTS=${TESTS:-get,set,incr,mset,lpush,rpop,sadd,hset,spop,lrange_100,lrange_600}
 for tool in redis-server redis-benchmark taskset; do
   command -v "$tool" >/dev/null || { echo "$tool is required (apt-get install -y redis-server redis-tools util-linux)" >&2; exit 1; }
 done
