@@ -166,7 +166,7 @@ fn hash_at<'t>(table: &'t mut Table, key: &[u8]) -> Result<Option<&'t mut Hash>,
 /// every caller writes at least one field after this succeeds.
 fn hash_or_create<'t>(table: &'t mut Table, key: &[u8]) -> Result<&'t mut Hash, CmdError> {
     if table.touch(key).is_none() {
-        table.set(key, Value::Hash(Box::default()), 0);
+        table.set(key, Value::Hash(Hash::default()), 0);
     }
     match hash_at(table, key)? {
         Some(h) => Ok(h),
