@@ -14,11 +14,13 @@ pub mod set;
 pub mod slot;
 mod table;
 mod value;
+pub mod zset;
 
 pub use hash::Hash;
 pub use keyspace::{Keyspace, Locked, Shard, SHARDS};
 pub use limits::EncodingLimits;
 pub use list::List;
 pub use set::Set;
+pub use zset::ZSet;
 pub use table::{now_ms, now_secs, tick_clock, Entry, Table};
 pub use value::{Key, StrValue, Value};

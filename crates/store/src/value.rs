@@ -6,6 +6,7 @@ use std::hash::{Hash as StdHash, Hasher};
 use crate::hash::Hash;
 use crate::list::List;
 use crate::set::Set;
+use crate::zset::ZSet;
 
 const KEY_INLINE: usize = 22;
 const STR_INLINE: usize = 22;
@@ -224,6 +225,7 @@ pub enum Value {
     /// dataset are small hashes, for which one allocation less is a fifth of their memory.
     Hash(Hash),
     Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -234,6 +236,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -244,6 +247,7 @@ impl Value {
             Value::List(l) => l.encoding(),
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -254,6 +258,7 @@ impl Value {
             Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => std::mem::size_of::<Set>() + s.heap_size(),
+            Value::ZSet(z) => std::mem::size_of::<ZSet>() + z.heap_size(),
         }
     }
 }

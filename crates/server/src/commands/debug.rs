@@ -528,6 +528,16 @@ fn value_digest(digest: &mut Digest, e: &Entry) {
                 xor_digest(digest, &member);
             }
         }
+        Value::ZSet(zset) => {
+            for (member, score) in zset.iter() {
+                let mut pair = [0u8; 20];
+                mix_digest(&mut pair, &member);
+                let mut text = Vec::new();
+                roost_resp::format_double(score, &mut text);
+                mix_digest(&mut pair, &text);
+                xor_digest(digest, &pair);
+            }
+        }
         Value::Hash(hash) => {
             for (field, value) in hash.iter() {
                 let mut pair = [0u8; 20];
