@@ -157,6 +157,12 @@ fn quit_replies_then_closes() {
 fn maxclients_rejects_with_redis_error() {
     let s = TestServer::start(&["--maxclients", "2"]);
     let mut a = s.raw();
+    // The harness's own probe connection may still be closing: wait until only `a` is left.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !a.cmd_str(&["INFO", "clients"]).contains("connected_clients:1\r\n") {
+        assert!(std::time::Instant::now() < deadline, "probe connection never went away");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let mut b = s.raw();
     assert_eq!(a.cmd_str(&["PING"]), "+PONG\r\n");
     assert_eq!(b.cmd_str(&["PING"]), "+PONG\r\n");

@@ -102,8 +102,16 @@ pub fn run(server: Arc<Server>) -> Result<(), String> {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("worker runtime");
                 rt.block_on(async move {
                     while let Some(std_stream) = rx.recv().await {
-                        let Ok(stream) = TcpStream::from_std(std_stream) else { continue };
-                        let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else { continue };
+                        // The acceptor counted this client; a connection that dies before it is
+                        // registered must be uncounted here.
+                        let Ok(stream) = TcpStream::from_std(std_stream) else {
+                            server.client_count.fetch_sub(1, Ordering::Relaxed);
+                            continue;
+                        };
+                        let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else {
+                            server.client_count.fetch_sub(1, Ordering::Relaxed);
+                            continue;
+                        };
                         use std::os::fd::AsRawFd;
                         let handle =
                             Arc::new(ClientHandle::new(server.next_client_id(), addr, laddr, stream.as_raw_fd()));
@@ -173,7 +181,11 @@ pub fn run(server: Arc<Server>) -> Result<(), String> {
             let _ = stream.set_nodelay(true);
             set_keepalive(&stream, server.live.tcp_keepalive_secs.load(Ordering::Relaxed));
             let Ok(std_stream) = stream.into_std() else { continue };
+            // Counted here, not when the worker registers it, so a burst of connections cannot
+            // slip past maxclients before the workers catch up.
+            server.client_count.fetch_add(1, Ordering::Relaxed);
             if senders[next % senders.len()].send(std_stream).is_err() {
+                server.client_count.fetch_sub(1, Ordering::Relaxed);
                 log(WARNING, "worker thread is gone");
             }
             next = next.wrapping_add(1);

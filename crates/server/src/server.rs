@@ -158,7 +158,6 @@ impl Server {
 
     pub fn register(&self, handle: Arc<ClientHandle>) {
         self.clients.lock().insert(handle.id, handle);
-        self.client_count.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn unregister(&self, id: u64) {

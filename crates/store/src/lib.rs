@@ -7,6 +7,7 @@
 
 pub mod glob;
 pub mod hash;
+pub mod hyperloglog;
 mod keyspace;
 mod limits;
 pub mod list;
@@ -21,6 +22,6 @@ pub use keyspace::{Keyspace, Locked, Shard, SHARDS};
 pub use limits::EncodingLimits;
 pub use list::List;
 pub use set::Set;
-pub use zset::ZSet;
 pub use table::{now_ms, now_secs, tick_clock, Entry, Table};
 pub use value::{Key, StrValue, Value};
+pub use zset::ZSet;

@@ -103,6 +103,26 @@ pub fn normalize(cmd: &Cmd, reply: Vec<u8>) -> Vec<u8> {
             _ if reply.starts_with(b"$") && !reply.starts_with(b"$-1") => b"member".to_vec(),
             _ => reply,
         },
+        // sorted sets: a skiplist's ZSCAN order is each server's own, so pairs are sorted and
+        // only a finished scan compares; random picks keep their shape.
+        "ZSCAN" => match text.split_once("\r\n*").filter(|_| text.starts_with("*2\r\n$")) {
+            Some((head, rest)) => {
+                let cursor = head.rsplit("\r\n").next().unwrap_or("");
+                let items = flat_bulks(&format!("*{rest}")).unwrap_or_default();
+                let mut pairs: Vec<String> = items.chunks(2).map(|c| c.join("=")).collect();
+                pairs.sort();
+                match cursor {
+                    "0" => format!("ZSCAN 0 {}", pairs.join("|")).into_bytes(),
+                    _ => b"ZSCAN unfinished".to_vec(),
+                }
+            }
+            None => reply,
+        },
+        "ZRANDMEMBER" => match reply.first() {
+            Some(b'*') => text.split("\r\n").next().unwrap_or("").as_bytes().to_vec(),
+            Some(b'$') if !reply.starts_with(b"$-1") => b"member".to_vec(),
+            _ => reply,
+        },
         _ => reply,
     }
 }

@@ -5,7 +5,7 @@ use roost_store::glob;
 use roost_store::hash::{Hash, HashLimits};
 use roost_store::{Entry, Table, Value};
 
-use super::keys::parse_cursor;
+use super::keys::{parse_cursor, ScanOptions};
 use super::string::add_long_double;
 use super::{is, parse_int, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
@@ -479,25 +479,7 @@ fn hscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.reply.array(0);
         return Ok(());
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let a = args.get(i);
-        let has_value = i + 1 < args.len();
-        if is(a, "count") && has_value {
-            count = parse_int(args.get(i + 1))?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if is(a, "match") && has_value {
-            let p = args.get(i + 1);
-            pattern = (p != b"*").then_some(p);
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let ScanOptions { count, pattern, .. } = ScanOptions::parse(args, 3, false)?;
     let mut body = ReplyBuf { out: Vec::new(), resp3: ctx.reply.resp3 };
     let mut found = 0;
     let next = h.scan(cursor, count.min(u32::MAX as i64) as usize, |f, v| {

@@ -558,30 +558,44 @@ pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     Some(if negative { v.wrapping_neg() } else { v })
 }
 
-fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let cursor = parse_cursor(args.get(1)).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < args.len() {
-        let a = args.get(i);
-        let has_value = i + 1 < args.len();
-        if is(a, "count") && has_value {
-            count = parse_int(args.get(i + 1))?;
-            if count < 1 {
+/// The options of SCAN and its per-type forms (HSCAN, SSCAN, ZSCAN): COUNT, MATCH and, for
+/// SCAN only, TYPE, in any order from argument `from` on.
+pub(crate) struct ScanOptions<'a> {
+    pub count: i64,
+    /// None when every element matches (no MATCH, or MATCH *).
+    pub pattern: Option<&'a [u8]>,
+    pub type_name: Option<&'a [u8]>,
+}
+
+impl<'a> ScanOptions<'a> {
+    pub(crate) fn parse(args: &Args<'a>, from: usize, allow_type: bool) -> Result<ScanOptions<'a>, CmdError> {
+        let mut o = ScanOptions { count: 10, pattern: None, type_name: None };
+        let mut i = from;
+        while i < args.len() {
+            let a = args.get(i);
+            let has_value = i + 1 < args.len();
+            if is(a, "count") && has_value {
+                o.count = parse_int(args.get(i + 1))?;
+                if o.count < 1 {
+                    return Err(CmdError::Syntax);
+                }
+            } else if is(a, "match") && has_value {
+                let p = args.get(i + 1);
+                o.pattern = (p != b"*").then_some(p);
+            } else if allow_type && is(a, "type") && has_value {
+                o.type_name = Some(args.get(i + 1));
+            } else {
                 return Err(CmdError::Syntax);
             }
-        } else if is(a, "match") && has_value {
-            let p = args.get(i + 1);
-            pattern = (p != b"*").then_some(p);
-        } else if is(a, "type") && has_value {
-            type_name = Some(args.get(i + 1));
-        } else {
-            return Err(CmdError::Syntax);
+            i += 2;
         }
-        i += 2;
+        Ok(o)
     }
+}
+
+fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let cursor = parse_cursor(args.get(1)).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let ScanOptions { count, pattern, type_name } = ScanOptions::parse(args, 2, true)?;
     let db = ctx.client.db;
     let keyspace = &ctx.server.keyspace;
     // Far beyond any keyspace, and small enough that the store's budget arithmetic cannot overflow.

@@ -1,10 +1,12 @@
 //! The command table and the command families, one file each.
 
+pub mod bitmap;
 pub mod client;
 pub mod config;
 pub mod connection;
 pub mod debug;
 pub mod hash;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspection;
 pub mod keys;
@@ -12,6 +14,7 @@ pub mod list;
 pub mod server;
 pub mod set;
 pub mod string;
+pub mod zset;
 
 use roost_resp::Args;
 
@@ -171,6 +174,56 @@ pub static TABLE: &[CommandSpec] = &[
     set::SDIFF,
     set::SDIFFSTORE,
     set::SSCAN,
+    // sorted sets
+    zset::ZADD,
+    zset::ZINCRBY,
+    zset::ZREM,
+    zset::ZCARD,
+    zset::ZSCORE,
+    zset::ZMSCORE,
+    zset::ZRANK,
+    zset::ZREVRANK,
+    zset::ZCOUNT,
+    zset::ZLEXCOUNT,
+    zset::ZRANGE,
+    zset::ZRANGESTORE,
+    zset::ZRANGEBYSCORE,
+    zset::ZREVRANGEBYSCORE,
+    zset::ZRANGEBYLEX,
+    zset::ZREVRANGEBYLEX,
+    zset::ZREVRANGE,
+    zset::ZREMRANGEBYRANK,
+    zset::ZREMRANGEBYSCORE,
+    zset::ZREMRANGEBYLEX,
+    zset::ZPOPMIN,
+    zset::ZPOPMAX,
+    zset::BZPOPMIN,
+    zset::BZPOPMAX,
+    zset::ZMPOP,
+    zset::BZMPOP,
+    zset::ZUNION,
+    zset::ZINTER,
+    zset::ZDIFF,
+    zset::ZUNIONSTORE,
+    zset::ZINTERSTORE,
+    zset::ZDIFFSTORE,
+    zset::ZINTERCARD,
+    zset::ZRANDMEMBER,
+    zset::ZSCAN,
+    // hyperloglog
+    hyperloglog::PFADD,
+    hyperloglog::PFCOUNT,
+    hyperloglog::PFMERGE,
+    hyperloglog::PFDEBUG,
+    hyperloglog::PFSELFTEST,
+    // bitmaps
+    bitmap::SETBIT,
+    bitmap::GETBIT,
+    bitmap::BITCOUNT,
+    bitmap::BITPOS,
+    bitmap::BITOP,
+    bitmap::BITFIELD,
+    bitmap::BITFIELD_RO,
 ];
 
 /// Parses an integer argument with Redis's rules and error.

@@ -5,7 +5,7 @@ use roost_resp::{Args, ReplyBuf};
 use roost_store::set::SetLimits;
 use roost_store::{glob, Entry, Locked, Set, Table, Value};
 
-use super::keys::parse_cursor;
+use super::keys::{parse_cursor, ScanOptions};
 use super::{is, parse_int, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::ctx::Ctx;
@@ -618,25 +618,7 @@ fn sscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.reply.array(0);
         return Ok(());
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let a = args.get(i);
-        let has_value = i + 1 < args.len();
-        if is(a, "count") && has_value {
-            count = parse_int(args.get(i + 1))?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if is(a, "match") && has_value {
-            let p = args.get(i + 1);
-            pattern = (p != b"*").then_some(p);
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let ScanOptions { count, pattern, .. } = ScanOptions::parse(args, 3, false)?;
     let mut found: Vec<Vec<u8>> = Vec::new();
     let budget = count.min(u32::MAX as i64) as usize;
     let next = set.scan(cursor, budget, |m| {

@@ -241,7 +241,7 @@ pub const LCS: CommandSpec = CommandSpec {
 };
 
 /// The string stored at `key`, if any; another type is WRONGTYPE.
-fn string_at<'t>(table: &'t mut Table, key: &[u8]) -> Result<Option<&'t mut StrValue>, CmdError> {
+pub(crate) fn string_at<'t>(table: &'t mut Table, key: &[u8]) -> Result<Option<&'t mut StrValue>, CmdError> {
     match table.touch(key) {
         None => Ok(None),
         Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s)),
