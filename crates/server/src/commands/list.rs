@@ -244,6 +244,11 @@ fn fill(ctx: &Ctx) -> i64 {
     EncodingLimits::get(&ctx.server.keyspace.limits.list_max_listpack_size)
 }
 
+/// `list-compress-depth` for a list created now (a list keeps the depth it was created with).
+fn compress_depth(ctx: &Ctx) -> usize {
+    EncodingLimits::get(&ctx.server.keyspace.limits.list_compress_depth).max(0) as usize
+}
+
 /// The list at `key`: None when absent, WRONGTYPE when it holds something else.
 fn list_at<'t>(table: &'t mut Table, key: &[u8]) -> Result<Option<&'t mut List>, CmdError> {
     match table.touch(key) {
@@ -284,6 +289,10 @@ fn clamp_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
 
 /// Pushes `values` at `end` of the list at `key`, creating it unless `only_existing`. Returns
 /// the new length (0 when nothing was there and `only_existing`).
+///
+/// A list created here is never compressed, like the list Redis 7.0's SORT ... STORE creates
+/// (it does not apply `list-compress-depth` there); the push commands use
+/// [`push_values_with_depth`].
 pub fn push_values<'v>(
     table: &mut Table,
     key: &[u8],
@@ -291,6 +300,19 @@ pub fn push_values<'v>(
     values: impl Iterator<Item = &'v [u8]>,
     only_existing: bool,
     fill: i64,
+) -> Result<usize, CmdError> {
+    push_values_with_depth(table, key, end, values, only_existing, fill, 0)
+}
+
+/// `push_values`, creating the list with `compress_depth` (`list-compress-depth`).
+fn push_values_with_depth<'v>(
+    table: &mut Table,
+    key: &[u8],
+    end: End,
+    values: impl Iterator<Item = &'v [u8]>,
+    only_existing: bool,
+    fill: i64,
+    compress_depth: usize,
 ) -> Result<usize, CmdError> {
     if let Some(list) = list_at(table, key)? {
         for v in values {
@@ -301,7 +323,7 @@ pub fn push_values<'v>(
     if only_existing {
         return Ok(0);
     }
-    let mut list = List::new();
+    let mut list = List::with_compress_depth(compress_depth);
     for v in values {
         list.push(end, v, fill);
     }
@@ -313,8 +335,10 @@ pub fn push_values<'v>(
 fn push(ctx: &mut Ctx, args: &Args, end: End, only_existing: bool) -> CmdResult {
     let key = args.get(1);
     let fill = fill(ctx);
+    let depth = compress_depth(ctx);
     let mut shard = ctx.server.keyspace.lock_key(key);
-    let len = push_values(shard.db(ctx.client.db), key, end, args.tail(2).iter(), only_existing, fill)?;
+    let len =
+        push_values_with_depth(shard.db(ctx.client.db), key, end, args.tail(2).iter(), only_existing, fill, depth)?;
     drop(shard);
     ctx.reply.int(len as i64);
     Ok(())
@@ -434,9 +458,9 @@ fn lindex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.hit();
     let index = parse_int(args.get(2))?;
     let i = if index < 0 { list.len() as i64 + index } else { index };
-    match usize::try_from(i).ok().and_then(|i| list.get(i)) {
-        Some(e) => reply_elem(ctx.reply, e),
-        None => ctx.reply.null(),
+    let reply = &mut *ctx.reply;
+    if usize::try_from(i).ok().and_then(|i| list.get_with(i, |e| reply_elem(reply, e))).is_none() {
+        reply.null();
     }
     Ok(())
 }
@@ -648,7 +672,8 @@ fn try_move(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Result
     if list.is_empty() {
         table.remove(src);
     }
-    push_values(locked.table(db, dst), dst, to, std::iter::once(&v[..]), false, fill)?;
+    let depth = compress_depth(ctx);
+    push_values_with_depth(locked.table(db, dst), dst, to, std::iter::once(&v[..]), false, fill, depth)?;
     Ok(Some(v))
 }
 

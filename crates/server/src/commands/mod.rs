@@ -13,6 +13,7 @@ pub mod keys;
 pub mod list;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -224,6 +225,9 @@ pub static TABLE: &[CommandSpec] = &[
     bitmap::BITOP,
     bitmap::BITFIELD,
     bitmap::BITFIELD_RO,
+    // sort
+    sort::SORT,
+    sort::SORT_RO,
 ];
 
 /// Parses an integer argument with Redis's rules and error.

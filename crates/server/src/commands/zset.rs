@@ -254,7 +254,7 @@ pub(crate) fn store(table: &mut Table, dst: &[u8], items: Vec<(Vec<u8>, f64)>, l
 
 /// C's strtod over the whole argument: (value, bytes used, whether it over- or underflowed).
 /// Redis reads scores with it, so hex ("0x10") and leading blanks parse as they do there.
-fn strtod(arg: &[u8]) -> (f64, usize, bool) {
+pub(crate) fn strtod(arg: &[u8]) -> (f64, usize, bool) {
     let Ok(c) = CString::new(arg) else { return (0.0, 0, false) };
     let mut end: *mut libc::c_char = std::ptr::null_mut();
     // SAFETY: `c` is a valid NUL-terminated string that outlives the call; errno is this

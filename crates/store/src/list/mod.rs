@@ -10,14 +10,23 @@
 //!
 //! Redis 7.0 reports every list as `quicklist` (listpack-encoded lists arrived in 7.2), so
 //! `encoding()` does too, whatever the node count.
+//!
+//! `list-compress-depth` N > 0 keeps the N nodes at each end plain and stores the nodes between
+//! LZF-compressed (when that saves enough, see [`node::Node::compress`]). The depth is fixed when
+//! the list is created, as in Redis. Ends stay plain so pushes and pops never pay for
+//! compression; a node is compressed once when it moves into the interior and expanded once when
+//! it moves back out. A change in the middle expands the nodes it touches and `settle` compresses
+//! them again; reads of a compressed node expand it into a scratch buffer and leave it as it is.
 
+mod lzf;
 mod node;
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::ops::Range;
 
 pub use node::{canonical_int, Elem, Needle};
-use node::{Encoded, Node};
+use node::{Encoded, Node, View};
 
 /// Which end of a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,11 +52,73 @@ fn fits(fill: i64, bytes: usize, count: usize) -> bool {
 pub struct List {
     nodes: VecDeque<Node>,
     len: usize,
+    /// Nodes kept plain at each end; 0 compresses nothing.
+    depth: u32,
 }
 
 impl List {
     pub fn new() -> List {
         List::default()
+    }
+
+    /// A list that keeps `depth` nodes plain at each end and compresses the rest
+    /// (`list-compress-depth`; 0 never compresses).
+    pub fn with_compress_depth(depth: usize) -> List {
+        List { depth: depth.min(u32::MAX as usize) as u32, ..List::default() }
+    }
+
+    pub fn compress_depth(&self) -> usize {
+        self.depth as usize
+    }
+
+    /// Number of nodes stored compressed (for tests and introspection).
+    pub fn compressed_node_count(&self) -> usize {
+        self.nodes.iter().filter(|n| n.is_compressed()).count()
+    }
+
+    /// Whether node `n` is among the interior nodes the depth wants compressed.
+    fn interior(&self, n: usize) -> bool {
+        let d = self.depth as usize;
+        d > 0 && n >= d && n + d < self.nodes.len()
+    }
+
+    /// Brings node `n` to the form its position calls for.
+    fn place(&mut self, n: usize) {
+        if self.interior(n) {
+            self.nodes[n].compress();
+        } else {
+            self.nodes[n].decompress();
+        }
+    }
+
+    /// Restores the compression layout after a change: the nodes in `touched` (which the change
+    /// may have expanded), and the nodes near each end, whose distance to that end may have
+    /// changed. A change that adds `added` nodes pushes up to that many plain end nodes past the
+    /// depth, so the end windows reach that much farther; removals only move nodes outwards.
+    fn settle(&mut self, touched: Range<usize>, added: usize) {
+        if self.depth == 0 {
+            return;
+        }
+        let n = self.nodes.len();
+        let reach = (self.depth as usize).saturating_add(1 + added).min(n);
+        for i in 0..reach {
+            self.place(i);
+        }
+        for i in n - reach..n {
+            self.place(i);
+        }
+        for i in touched.start.min(n)..touched.end.min(n) {
+            self.place(i);
+        }
+    }
+
+    /// `settle` for a change that may have touched any node.
+    fn settle_all(&mut self) {
+        if self.depth > 0 {
+            for i in 0..self.nodes.len() {
+                self.place(i);
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -100,25 +171,37 @@ impl List {
             // Most lists are one node: room for exactly one instead of the deque's default four.
             self.nodes.reserve_exact(1);
         }
-        match end {
+        // The end nodes are always plain, so only a new node changes the layout.
+        let grew = match end {
             End::Head => match self.nodes.front_mut() {
-                Some(n) if fits(fill, n.bytes() + e.size(), n.count() + 1) => n.insert(0, &e),
+                Some(n) if fits(fill, n.bytes() + e.size(), n.count() + 1) => {
+                    n.insert(0, &e);
+                    false
+                }
                 _ => {
                     let mut n = Node::default();
                     n.insert(0, &e);
                     self.nodes.push_front(n);
+                    true
                 }
             },
             End::Tail => match self.nodes.back_mut() {
-                Some(n) if fits(fill, n.bytes() + e.size(), n.count() + 1) => n.insert(n.count(), &e),
+                Some(n) if fits(fill, n.bytes() + e.size(), n.count() + 1) => {
+                    n.insert(n.count(), &e);
+                    false
+                }
                 _ => {
                     let mut n = Node::default();
                     n.insert(0, &e);
                     self.nodes.push_back(n);
+                    true
                 }
             },
-        }
+        };
         self.len += 1;
+        if grew {
+            self.settle(0..0, 1);
+        }
     }
 
     pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
@@ -136,22 +219,27 @@ impl List {
             End::Tail => self.nodes.len() - 1,
         };
         let node = &mut self.nodes[n];
+        node.decompress();
         let i = if end == End::Head { 0 } else { node.count() - 1 };
-        let v = f(node.get(i));
+        let v = f(node.plain().get(i));
         node.remove_range(i, i + 1);
         self.len -= 1;
         if node.count() == 0 {
             self.nodes.remove(n);
+            self.settle(0..0, 0);
         }
         Some(v)
     }
 
-    pub fn get(&self, i: usize) -> Option<Elem<'_>> {
+    /// Hands element `i` to `f` (None when out of range); a compressed node is expanded into a
+    /// scratch buffer for the call, so the element cannot outlive it.
+    pub fn get_with<R>(&self, i: usize, f: impl FnOnce(Elem<'_>) -> R) -> Option<R> {
         if i >= self.len {
             return None;
         }
         let (n, at) = self.locate(i);
-        Some(self.nodes[n].get(at))
+        let mut scratch = Vec::new();
+        Some(f(self.nodes[n].view(&mut scratch).get(at)))
     }
 
     /// Makes `v` element `i` (`i == len` appends).
@@ -162,6 +250,15 @@ impl List {
         if i >= self.len {
             return self.push(End::Tail, v, fill);
         }
+        let before = self.nodes.len();
+        let n = self.insert_inner(i, v, fill);
+        let added = self.nodes.len().saturating_sub(before);
+        self.settle(n.saturating_sub(1)..n + 3, added);
+    }
+
+    /// `insert` away from the ends, without restoring compression; returns the first node the
+    /// change may have touched.
+    fn insert_inner(&mut self, i: usize, v: &[u8], fill: i64) -> usize {
         let e = Encoded::new(v);
         // Between two nodes the element may go at the end of the previous one instead.
         let (mut n, mut at) = self.locate(i);
@@ -175,7 +272,7 @@ impl List {
         self.len += 1;
         if self.fits_in(n, &e, fill) {
             self.nodes[n].insert(at, &e);
-            return;
+            return n;
         }
         let count = self.nodes[n].count();
         if at == count {
@@ -188,7 +285,7 @@ impl List {
                     self.nodes.insert(next, fresh);
                 }
             }
-            return;
+            return n;
         }
         // A full node: split it at the insertion point and put the element at the end of the
         // first half (or in a node of its own if even that is too big).
@@ -203,6 +300,7 @@ impl List {
         }
         self.merge_around(n + 1, fill);
         self.merge_around(n, fill);
+        n
     }
 
     fn fits_in(&self, n: usize, e: &Encoded<'_>, fill: i64) -> bool {
@@ -243,13 +341,23 @@ impl List {
         node.remove_range(at, at + 1);
         if fits_here {
             node.insert(at, &e);
+            self.settle(n..n + 1, 0);
             return true;
         }
         self.len -= 1;
         if node.count() == 0 {
             self.nodes.remove(n);
         }
-        self.insert(i, v, fill);
+        let before = self.nodes.len();
+        let m = if i == 0 || i >= self.len {
+            self.push(if i == 0 { End::Head } else { End::Tail }, v, fill);
+            n
+        } else {
+            self.insert_inner(i, v, fill)
+        };
+        let added = self.nodes.len().saturating_sub(before);
+        // Node `n` was expanded even if the element went elsewhere.
+        self.settle(n.min(m).saturating_sub(1)..n.max(m) + 3, added);
         true
     }
 
@@ -261,6 +369,7 @@ impl List {
         }
         let mut base = 0;
         let mut n = 0;
+        let mut first = None;
         let mut touched = None;
         while n < self.nodes.len() && base < end {
             let count = self.nodes[n].count();
@@ -274,6 +383,7 @@ impl List {
                 self.nodes.remove(n);
             } else {
                 self.nodes[n].remove_range(from - (base - count), to - (base - count));
+                first.get_or_insert(n);
                 touched = Some(n);
                 n += 1;
             }
@@ -285,6 +395,9 @@ impl List {
                 self.merge_around(n - 1, fill);
             }
         }
+        // Merges only shift the touched nodes down (by two at most).
+        let lo = first.unwrap_or(0).saturating_sub(2);
+        self.settle(lo..touched.map_or(0, |n| n + 1), 0);
     }
 
     /// Keeps only elements `start..=stop` (indexes already clamped by the caller; an empty
@@ -307,15 +420,21 @@ impl List {
         let order: Vec<usize> =
             if count < 0 { (0..self.nodes.len()).rev().collect() } else { (0..self.nodes.len()).collect() };
         let mut touched = Vec::new();
+        let mut scratch = Vec::new();
         for n in order {
             if removed == limit {
                 break;
             }
             let node = &mut self.nodes[n];
+            // A compressed node without a match is left compressed.
+            if node.is_compressed() && !node.view(&mut scratch).iter_from(0).any(|e| needle.matches(e)) {
+                continue;
+            }
             let here = if count < 0 {
                 // From the tail: find which matches in this node are the last ones wanted.
+                node.decompress();
                 let mut hits: Vec<usize> =
-                    node.iter_from(0).enumerate().filter(|(_, e)| needle.matches(*e)).map(|(i, _)| i).collect();
+                    node.plain().iter_from(0).enumerate().filter(|(_, e)| needle.matches(*e)).map(|(i, _)| i).collect();
                 let skip = hits.len().saturating_sub(limit - removed);
                 hits.drain(..skip);
                 let mut k = 0;
@@ -356,6 +475,7 @@ impl List {
                     n += 1;
                 }
             }
+            self.settle_all();
         }
         removed
     }
@@ -369,8 +489,9 @@ impl List {
         let mut left = stop.min(self.len - 1) - start + 1;
         let (n, at) = self.locate(start);
         let mut from = at;
+        let mut scratch = Vec::new();
         for node in self.nodes.range(n..) {
-            for e in node.iter_from(from) {
+            for e in node.view(&mut scratch).iter_from(from) {
                 f(e);
                 left -= 1;
                 if left == 0 {
@@ -384,9 +505,10 @@ impl List {
     /// Walks the elements from head to tail (or tail to head when `reverse`) until `f` returns
     /// false.
     pub fn walk(&self, reverse: bool, mut f: impl FnMut(Elem<'_>) -> bool) {
+        let mut scratch = Vec::new();
         if reverse {
             for node in self.nodes.iter().rev() {
-                for e in node.iter_back(node.count()) {
+                for e in node.view(&mut scratch).iter_back(node.count()) {
                     if !f(e) {
                         return;
                     }
@@ -394,7 +516,7 @@ impl List {
             }
         } else {
             for node in &self.nodes {
-                for e in node.iter_from(0) {
+                for e in node.view(&mut scratch).iter_from(0) {
                     if !f(e) {
                         return;
                     }
@@ -418,9 +540,39 @@ impl List {
         found
     }
 
-    /// Elements from head to tail.
+    /// Elements from head to tail; those of a compressed node come as copies.
     pub fn iter(&self) -> impl Iterator<Item = Cow<'_, [u8]>> + '_ {
-        self.nodes.iter().flat_map(|n| n.iter_from(0)).map(Elem::to_cow)
+        self.nodes.iter().flat_map(NodeElems::new)
+    }
+}
+
+/// One node's elements for `List::iter`: borrowed from a plain node, copied out of a
+/// compressed one (the expansion cannot outlive the call that made it).
+enum NodeElems<'a> {
+    Plain(node::Fwd<'a>),
+    Expanded(std::vec::IntoIter<Vec<u8>>),
+}
+
+impl<'a> NodeElems<'a> {
+    fn new(node: &'a Node) -> NodeElems<'a> {
+        if node.is_compressed() {
+            let mut scratch = Vec::new();
+            let view: View<'_> = node.view(&mut scratch);
+            NodeElems::Expanded(view.iter_from(0).map(Elem::to_vec).collect::<Vec<_>>().into_iter())
+        } else {
+            NodeElems::Plain(node.plain().iter_from(0))
+        }
+    }
+}
+
+impl<'a> Iterator for NodeElems<'a> {
+    type Item = Cow<'a, [u8]>;
+
+    fn next(&mut self) -> Option<Cow<'a, [u8]>> {
+        match self {
+            NodeElems::Plain(it) => it.next().map(Elem::to_cow),
+            NodeElems::Expanded(it) => it.next().map(Cow::Owned),
+        }
     }
 }
 

@@ -18,6 +18,8 @@
 
 use std::borrow::Cow;
 
+use super::lzf;
+
 const SMALL_INT_MAX: i64 = 0x7f;
 const STR_BASE: u8 = 0x80;
 const STR_MAX: usize = 0xef - 0x80;
@@ -169,10 +171,75 @@ fn decode(payload: &[u8], tag: u8) -> Elem<'_> {
     }
 }
 
+/// A read-only look at a node's elements in their plain layout: the node's own buffer, or a
+/// scratch buffer a compressed node was expanded into.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    buf: &'a [u8],
+    count: usize,
+}
+
+impl<'a> View<'a> {
+    fn payload_end(&self) -> usize {
+        self.buf.len() - self.count
+    }
+
+    fn tag(&self, i: usize) -> u8 {
+        self.buf[self.payload_end() + i]
+    }
+
+    /// Offset of element `i`'s payload (`i == count` gives the payload end), walking from
+    /// whichever end of the node is nearer.
+    pub fn offset(&self, i: usize) -> usize {
+        let n = self.count;
+        if i <= n / 2 {
+            let mut off = 0;
+            for j in 0..i {
+                off += payload_len(self.buf, self.tag(j), off);
+            }
+            off
+        } else {
+            let mut end = self.payload_end();
+            for j in (i..n).rev() {
+                end -= payload_len(self.buf, self.tag(j), end.saturating_sub(4));
+            }
+            end
+        }
+    }
+
+    pub fn get(&self, i: usize) -> Elem<'a> {
+        let off = self.offset(i);
+        let tag = self.tag(i);
+        let len = payload_len(self.buf, tag, off);
+        decode(&self.buf[off..off + len], tag)
+    }
+
+    /// Elements from index `from` on, head to tail.
+    pub fn iter_from(&self, from: usize) -> Fwd<'a> {
+        Fwd { view: *self, off: self.offset(from), i: from }
+    }
+
+    /// Elements before index `before`, tail to head.
+    pub fn iter_back(&self, before: usize) -> Back<'a> {
+        Back { view: *self, end: self.offset(before), i: before }
+    }
+}
+
+/// Nodes smaller than this are not worth compressing (Redis's documented threshold).
+const MIN_COMPRESS_BYTES: usize = 48;
+/// Compression must save more than this many bytes to be kept, so a node is not stored in a
+/// form that costs a decompression on every access for next to no memory.
+const MIN_COMPRESS_IMPROVE: usize = 8;
+
 #[derive(Clone, Debug, Default)]
 pub struct Node {
+    /// The plain layout, or its LZF form when `packed > 0`.
     buf: Vec<u8>,
     count: u32,
+    /// Plain size of a compressed node; 0 for a plain one (a compressed node is never that
+    /// small, see `MIN_COMPRESS_BYTES`). Shares the word after `count`, so the header stays 32
+    /// bytes.
+    packed: u32,
 }
 
 impl Node {
@@ -180,13 +247,73 @@ impl Node {
         self.count as usize
     }
 
-    /// Bytes of elements held (what the size limits are measured against).
+    /// Bytes of elements held in the plain layout (what the size limits are measured against,
+    /// compressed or not).
     pub fn bytes(&self) -> usize {
-        self.buf.len()
+        if self.packed > 0 {
+            self.packed as usize
+        } else {
+            self.buf.len()
+        }
     }
 
+    /// Heap bytes held: the compressed size for a compressed node.
     pub fn capacity(&self) -> usize {
         self.buf.capacity()
+    }
+
+    pub fn is_compressed(&self) -> bool {
+        self.packed > 0
+    }
+
+    /// Stores the node LZF-compressed when that pays: at least `MIN_COMPRESS_BYTES` plain and
+    /// more than `MIN_COMPRESS_IMPROVE` bytes saved. Returns whether it is compressed now.
+    pub fn compress(&mut self) -> bool {
+        if self.packed > 0 {
+            return true;
+        }
+        let raw = self.buf.len();
+        if raw < MIN_COMPRESS_BYTES || raw > u32::MAX as usize {
+            return false;
+        }
+        match lzf::compress(&self.buf, raw - MIN_COMPRESS_IMPROVE - 1) {
+            Some(mut lzf) => {
+                lzf.shrink_to_fit();
+                self.buf = lzf;
+                self.packed = raw as u32;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Back to the plain layout, ready to be changed.
+    pub fn decompress(&mut self) {
+        if self.packed == 0 {
+            return;
+        }
+        let mut raw = Vec::new();
+        lzf::decompress_into(&self.buf, self.packed as usize, &mut raw)
+            .expect("a compressed list node holds the stream it was given");
+        self.buf = raw;
+        self.packed = 0;
+    }
+
+    /// The elements, expanded into `scratch` first when the node is compressed (the node itself
+    /// stays as it is).
+    pub fn view<'a>(&'a self, scratch: &'a mut Vec<u8>) -> View<'a> {
+        if self.packed == 0 {
+            return self.plain();
+        }
+        lzf::decompress_into(&self.buf, self.packed as usize, scratch)
+            .expect("a compressed list node holds the stream it was given");
+        View { buf: scratch, count: self.count() }
+    }
+
+    /// The plain layout; only for a node that is not compressed.
+    pub fn plain(&self) -> View<'_> {
+        debug_assert_eq!(self.packed, 0, "plain access to a compressed node");
+        View { buf: &self.buf, count: self.count() }
     }
 
     fn payload_end(&self) -> usize {
@@ -197,45 +324,16 @@ impl Node {
         self.buf[self.payload_end() + i]
     }
 
-    /// Offset of element `i`'s payload (`i == count` gives the payload end), walking from
-    /// whichever end of the node is nearer.
-    pub fn offset(&self, i: usize) -> usize {
-        let n = self.count();
-        if i <= n / 2 {
-            let mut off = 0;
-            for j in 0..i {
-                off += payload_len(&self.buf, self.tag(j), off);
-            }
-            off
-        } else {
-            let mut end = self.payload_end();
-            for j in (i..n).rev() {
-                end -= payload_len(&self.buf, self.tag(j), end.saturating_sub(4));
-            }
-            end
-        }
-    }
-
-    pub fn get(&self, i: usize) -> Elem<'_> {
-        let off = self.offset(i);
-        let tag = self.tag(i);
-        let len = payload_len(&self.buf, tag, off);
-        decode(&self.buf[off..off + len], tag)
-    }
-
-    /// Elements from index `from` on, head to tail.
-    pub fn iter_from(&self, from: usize) -> Fwd<'_> {
-        Fwd { node: self, off: self.offset(from), i: from }
-    }
-
-    /// Elements before index `before`, tail to head.
-    pub fn iter_back(&self, before: usize) -> Back<'_> {
-        Back { node: self, end: self.offset(before), i: before }
+    /// Offset of element `i`'s payload in the plain layout (the node is made plain first).
+    pub fn offset(&mut self, i: usize) -> usize {
+        self.decompress();
+        self.plain().offset(i)
     }
 
     /// Inserts `e` so that it becomes element `i`.
     pub fn insert(&mut self, i: usize, e: &Encoded<'_>) {
-        let at = self.offset(i);
+        self.decompress();
+        let at = self.plain().offset(i);
         let p = e.payload_len();
         let old = self.buf.len();
         let tags = self.payload_end();
@@ -255,8 +353,9 @@ impl Node {
         if from >= to {
             return;
         }
-        let a = self.offset(from);
-        let b = if to - from == 1 { a + payload_len(&self.buf, self.tag(from), a) } else { self.offset(to) };
+        self.decompress();
+        let a = self.plain().offset(from);
+        let b = if to - from == 1 { a + payload_len(&self.buf, self.tag(from), a) } else { self.plain().offset(to) };
         let tags = self.payload_end();
         let old = self.buf.len();
         let p = b - a;
@@ -275,9 +374,10 @@ impl Node {
         }
     }
 
-    /// Keeps elements `..at` and returns a node with the rest.
+    /// Keeps elements `..at` and returns a (plain) node with the rest.
     pub fn split_off(&mut self, at: usize) -> Node {
-        let off = self.offset(at);
+        self.decompress();
+        let off = self.plain().offset(at);
         let tags = self.payload_end();
         let mut rest = Vec::with_capacity(self.buf.len() - off - at);
         rest.extend_from_slice(&self.buf[off..tags]);
@@ -287,11 +387,13 @@ impl Node {
         self.buf.truncate(off + at);
         self.count = at as u32;
         self.trim_capacity();
-        Node { buf: rest, count: moved }
+        Node { buf: rest, count: moved, packed: 0 }
     }
 
-    /// Appends all of `other`'s elements after this node's.
-    pub fn append(&mut self, other: Node) {
+    /// Appends all of `other`'s elements after this node's (the result is plain).
+    pub fn append(&mut self, mut other: Node) {
+        self.decompress();
+        other.decompress();
         let mine = self.payload_end();
         let theirs = other.payload_end();
         let mut buf = Vec::with_capacity(self.buf.len() + other.buf.len());
@@ -303,8 +405,10 @@ impl Node {
         self.count += other.count;
     }
 
-    /// Keeps only the elements for which `keep(index, elem)` is true, compacting in place.
+    /// Keeps only the elements for which `keep(index, elem)` is true, compacting in place (the
+    /// node is made plain first).
     pub fn retain(&mut self, mut keep: impl FnMut(usize, Elem<'_>) -> bool) -> usize {
+        self.decompress();
         let n = self.count();
         let tags = self.payload_end();
         let mut kept_tags = Vec::with_capacity(n);
@@ -332,7 +436,7 @@ impl Node {
 
 /// Forward walk over a node's elements.
 pub struct Fwd<'a> {
-    node: &'a Node,
+    view: View<'a>,
     off: usize,
     i: usize,
 }
@@ -341,12 +445,12 @@ impl<'a> Iterator for Fwd<'a> {
     type Item = Elem<'a>;
 
     fn next(&mut self) -> Option<Elem<'a>> {
-        if self.i >= self.node.count() {
+        if self.i >= self.view.count {
             return None;
         }
-        let tag = self.node.tag(self.i);
-        let len = payload_len(&self.node.buf, tag, self.off);
-        let e = decode(&self.node.buf[self.off..self.off + len], tag);
+        let tag = self.view.tag(self.i);
+        let len = payload_len(self.view.buf, tag, self.off);
+        let e = decode(&self.view.buf[self.off..self.off + len], tag);
         self.off += len;
         self.i += 1;
         Some(e)
@@ -355,7 +459,7 @@ impl<'a> Iterator for Fwd<'a> {
 
 /// Backward walk over a node's elements.
 pub struct Back<'a> {
-    node: &'a Node,
+    view: View<'a>,
     end: usize,
     i: usize,
 }
@@ -368,10 +472,10 @@ impl<'a> Iterator for Back<'a> {
             return None;
         }
         self.i -= 1;
-        let tag = self.node.tag(self.i);
-        let len = payload_len(&self.node.buf, tag, self.end.saturating_sub(4));
+        let tag = self.view.tag(self.i);
+        let len = payload_len(self.view.buf, tag, self.end.saturating_sub(4));
         let start = self.end - len;
-        let e = decode(&self.node.buf[start..self.end], tag);
+        let e = decode(&self.view.buf[start..self.end], tag);
         self.end = start;
         Some(e)
     }
@@ -390,7 +494,8 @@ mod tests {
     }
 
     fn strings(n: &Node) -> Vec<Vec<u8>> {
-        n.iter_from(0).map(Elem::to_vec).collect()
+        let mut scratch = Vec::new();
+        n.view(&mut scratch).iter_from(0).map(Elem::to_vec).collect()
     }
 
     #[test]
@@ -415,12 +520,12 @@ mod tests {
         ];
         let n = node_of(&items);
         assert_eq!(strings(&n), items.iter().map(|i| i.to_vec()).collect::<Vec<_>>());
-        let mut back: Vec<Vec<u8>> = n.iter_back(n.count()).map(Elem::to_vec).collect();
+        let mut back: Vec<Vec<u8>> = n.plain().iter_back(n.count()).map(Elem::to_vec).collect();
         back.reverse();
         assert_eq!(back, strings(&n));
-        assert_eq!(n.get(6), Elem::Int(i64::MAX));
-        assert_eq!(n.get(9), Elem::Bytes(b"007"));
-        assert_eq!(n.get(13), Elem::Bytes(&long[..]));
+        assert_eq!(n.plain().get(6), Elem::Int(i64::MAX));
+        assert_eq!(n.plain().get(9), Elem::Bytes(b"007"));
+        assert_eq!(n.plain().get(13), Elem::Bytes(&long[..]));
     }
 
     #[test]
@@ -447,6 +552,46 @@ mod tests {
         let removed = n.retain(|i, _| i % 2 == 0);
         assert_eq!(removed, 7);
         let expect: Vec<Vec<u8>> = expect.into_iter().step_by(2).collect();
+        assert_eq!(strings(&n), expect);
+    }
+
+    #[test]
+    fn compresses_only_when_it_pays() {
+        let small = node_of(&[b"aaaaaaaaaa", b"aaaaaaaaaa", b"aaaaaaaaaa"]);
+        assert!(small.bytes() < MIN_COMPRESS_BYTES);
+        assert!(!small.clone().compress());
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let noise: Vec<u8> = (0..200)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut random = node_of(&[&noise]);
+        assert!(!random.compress(), "random bytes do not shrink by enough");
+        assert!(!random.is_compressed());
+
+        let items: Vec<Vec<u8>> = (0..40).map(|i| format!("value:{}", i % 5).into_bytes()).collect();
+        let refs: Vec<&[u8]> = items.iter().map(|v| v.as_slice()).collect();
+        let mut n = node_of(&refs);
+        let plain = n.bytes();
+        assert!(n.compress());
+        assert!(n.is_compressed());
+        assert_eq!(n.bytes(), plain, "limits still see the plain size");
+        assert!(n.capacity() < plain / 2, "{} of {plain}", n.capacity());
+        assert_eq!(strings(&n), items);
+        // Changing a compressed node expands it first.
+        n.insert(3, &Encoded::new(b"new"));
+        assert!(!n.is_compressed());
+        let mut expect = items.clone();
+        expect.insert(3, b"new".to_vec());
+        assert_eq!(strings(&n), expect);
+        assert!(n.compress());
+        let rest = n.split_off(20);
+        assert!(!n.is_compressed());
+        n.append(rest);
         assert_eq!(strings(&n), expect);
     }
 

@@ -31,6 +31,7 @@ fn contents(l: &List) -> Vec<Vec<u8>> {
 }
 
 fn check(l: &List, model: &VecDeque<Vec<u8>>, fill: i64, ctx: &str) {
+    check_compression(l, ctx);
     assert_eq!(l.len(), model.len(), "{ctx}");
     assert_eq!(contents(l), model.iter().cloned().collect::<Vec<_>>(), "{ctx}");
     let mut back = Vec::new();
@@ -48,13 +49,38 @@ fn check(l: &List, model: &VecDeque<Vec<u8>>, fill: i64, ctx: &str) {
     }
 }
 
+/// The depth's layout holds exactly: end nodes plain, interior nodes compressed unless
+/// compressing them would not pay.
+fn check_compression(l: &List, ctx: &str) {
+    let d = l.compress_depth();
+    let n = l.nodes.len();
+    for (i, node) in l.nodes.iter().enumerate() {
+        let interior = d > 0 && i >= d && i + d < n;
+        if !interior {
+            assert!(!node.is_compressed(), "{ctx}: node {i} of {n} compressed at depth {d}");
+        } else if !node.is_compressed() {
+            assert!(!node.clone().compress(), "{ctx}: interior node {i} of {n} left plain at depth {d}");
+        }
+    }
+}
+
 fn run_model(seed: u64, fill: i64, steps: usize) {
+    assert_eq!(run_model_at(seed, fill, 0, steps), 0);
+}
+
+/// Returns how many compressed nodes the steps saw in total.
+fn run_model_at(seed: u64, fill: i64, depth: usize, steps: usize) -> usize {
+    let mut compressed = 0;
     let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let mut l = List::new();
+    let mut l = List::with_compress_depth(depth);
     let mut m: VecDeque<Vec<u8>> = VecDeque::new();
     for step in 0..steps {
-        let op = r.below(12);
-        let ctx = format!("seed {seed} fill {fill} step {step} op {op}");
+        let mut op = r.below(12);
+        // With compression on, trim less often so lists grow long enough to have an interior.
+        if depth > 0 && op == 9 && r.below(4) > 0 {
+            op = 2;
+        }
+        let ctx = format!("seed {seed} fill {fill} depth {depth} step {step} op {op}");
         match op {
             0 | 1 => {
                 let v = value(&mut r);
@@ -134,7 +160,7 @@ fn run_model(seed: u64, fill: i64, steps: usize) {
                 };
                 assert_eq!(got, expect, "{ctx}");
                 let i = r.below(n + 1) as usize;
-                assert_eq!(l.get(i).map(Elem::to_vec), m.get(i).cloned(), "{ctx}");
+                assert_eq!(l.get_with(i, |e| e.to_vec()), m.get(i).cloned(), "{ctx}");
             }
             _ => {
                 let v = value(&mut r);
@@ -142,7 +168,9 @@ fn run_model(seed: u64, fill: i64, steps: usize) {
             }
         }
         check(&l, &m, fill, &ctx);
+        compressed += l.compressed_node_count();
     }
+    compressed
 }
 
 #[test]
@@ -161,6 +189,70 @@ fn matches_a_vecdeque_model_with_byte_limits() {
             run_model(seed, fill, 1500);
         }
     }
+}
+
+#[test]
+fn matches_a_vecdeque_model_while_compressing() {
+    let mut total = 0;
+    for seed in 1..=20 {
+        for depth in [1, 2] {
+            for fill in [1, 2, 4, 5] {
+                let seen = run_model_at(seed, fill, depth, 600);
+                assert!(seen > 0, "seed {seed} depth {depth} fill {fill}: nothing was compressed");
+                total += seen;
+            }
+        }
+    }
+    // On average, several compressed nodes at every step.
+    assert!(total > 160 * 600, "{total}");
+}
+
+/// Values that compress well, so the interior really is compressed throughout.
+#[test]
+fn compressed_interior_follows_the_ends() {
+    for depth in [1usize, 2, 3] {
+        let mut l = List::with_compress_depth(depth);
+        let mut m = VecDeque::new();
+        for i in 0..400 {
+            let v = format!("element-{:04}-{}", i % 7, "z".repeat(20)).into_bytes();
+            if i % 3 == 0 {
+                l.push(End::Head, &v, 4);
+                m.push_front(v);
+            } else {
+                l.push(End::Tail, &v, 4);
+                m.push_back(v);
+            }
+        }
+        check(&l, &m, 4, "built");
+        assert_eq!(l.compressed_node_count(), l.node_count() - 2 * depth);
+        // Pop everything back through the plain ends, alternating sides.
+        let mut k = 0;
+        while !m.is_empty() {
+            if k % 2 == 0 {
+                assert_eq!(l.pop(End::Head), m.pop_front());
+            } else {
+                assert_eq!(l.pop(End::Tail), m.pop_back());
+            }
+            k += 1;
+            check(&l, &m, 4, &format!("depth {depth} pop {k}"));
+        }
+    }
+}
+
+#[test]
+fn compressed_lists_are_smaller() {
+    let build = |depth| {
+        let mut l = List::with_compress_depth(depth);
+        for i in 0..10_000 {
+            l.push(End::Tail, format!("user:{}:session", i % 100).as_bytes(), -2);
+        }
+        l
+    };
+    let (plain, packed) = (build(0), build(1));
+    assert_eq!(plain.compressed_node_count(), 0);
+    assert_eq!(packed.compressed_node_count(), packed.node_count() - 2);
+    assert!(packed.heap_size() * 2 < plain.heap_size(), "{} vs {}", packed.heap_size(), plain.heap_size());
+    assert!(plain.iter().eq(packed.iter()));
 }
 
 #[test]
