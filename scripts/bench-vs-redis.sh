@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
 REQUESTS=${2:-1000000}
-TESTS=${TESTS:-get,set,incr,mset,lpush,rpop,sadd,hset,spop,lrange_100,lrange_600}
+TESTS=${TESTS:-get,set,incr,mset,lpush,rpop,sadd,hset,spop,zadd,lrange_100,lrange_600}
 for tool in redis-server redis-benchmark taskset; do
   command -v "$tool" >/dev/null || { echo "$tool is required (apt-get install -y redis-server redis-tools util-linux)" >&2; exit 1; }
 done
