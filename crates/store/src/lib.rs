@@ -23,5 +23,5 @@ pub use limits::EncodingLimits;
 pub use list::List;
 pub use set::Set;
 pub use table::{now_ms, now_secs, tick_clock, Entry, Table};
-pub use value::{Key, StrValue, Value};
+pub use value::{canonical_int, Key, StrValue, Value};
 pub use zset::ZSet;

@@ -15,7 +15,7 @@ use foldhash::fast::RandomState;
 use indexmap::IndexSet;
 
 use crate::limits::EncodingLimits;
-use crate::value::Key;
+use crate::value::{canonical_int, Key};
 
 /// The thresholds a set checks when it grows, read once per command from the configuration.
 #[derive(Clone, Copy, Debug)]
@@ -40,26 +40,6 @@ impl Default for SetLimits {
     fn default() -> Self {
         SetLimits::from_config(&EncodingLimits::default())
     }
-}
-
-/// A member as an integer, when Redis would store it in an intset: the canonical decimal form
-/// of an i64 (no sign on zero, no leading zeros or '+', no spaces).
-pub fn member_int(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    let (neg, digits) = if b[0] == b'-' { (true, &b[1..]) } else { (false, b) };
-    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
-        return None;
-    }
-    let mut v: i128 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + (c - b'0') as i128;
-    }
-    i64::try_from(if neg { -v } else { v }).ok()
 }
 
 fn int_bytes(v: i64) -> Vec<u8> {
@@ -336,7 +316,7 @@ impl Set {
 
     pub fn contains(&self, m: &[u8]) -> bool {
         match self {
-            Set::Ints(s) => member_int(m).is_some_and(|v| s.search(v).is_ok()),
+            Set::Ints(s) => canonical_int(m).is_some_and(|v| s.search(v).is_ok()),
             Set::Packed(p) => p.find(m).is_some(),
             Set::Table(t) => t.contains(m),
         }
@@ -346,7 +326,7 @@ impl Set {
     pub fn add(&mut self, m: &[u8], limits: &SetLimits) -> bool {
         match self {
             Set::Ints(s) => {
-                if let Some(v) = member_int(m) {
+                if let Some(v) = canonical_int(m) {
                     if !s.insert(v) {
                         return false;
                     }
@@ -399,7 +379,7 @@ impl Set {
 
     pub fn remove(&mut self, m: &[u8]) -> bool {
         match self {
-            Set::Ints(s) => match member_int(m).map(|v| s.search(v)) {
+            Set::Ints(s) => match canonical_int(m).map(|v| s.search(v)) {
                 Some(Ok(i)) => {
                     s.remove_at(i);
                     true
@@ -542,10 +522,10 @@ mod tests {
 
     #[test]
     fn member_ints_are_canonical() {
-        assert_eq!(member_int(b"0"), Some(0));
-        assert_eq!(member_int(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(canonical_int(b"0"), Some(0));
+        assert_eq!(canonical_int(b"-9223372036854775808"), Some(i64::MIN));
         for bad in [&b"01"[..], b"-0", b"+1", b" 1", b"9223372036854775808", b"", b"-", b"1a"] {
-            assert_eq!(member_int(bad), None, "{:?}", bad);
+            assert_eq!(canonical_int(bad), None, "{:?}", bad);
         }
     }
 

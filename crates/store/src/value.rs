@@ -82,8 +82,10 @@ pub enum StrValue {
     Raw(Box<Vec<u8>>),
 }
 
-/// Decimal form of a canonical integer string, as Redis decides what to store as `int`.
-fn as_canonical_int(b: &[u8]) -> Option<i64> {
+/// The integer a string spells in canonical decimal form (no sign on zero, no leading zeros,
+/// '+' or spaces), the rule Redis uses for what it stores as an integer in strings, list
+/// entries and intsets. None for anything else.
+pub fn canonical_int(b: &[u8]) -> Option<i64> {
     // Only strings whose integer form prints back identically may become integers.
     if b.is_empty() || b.len() > 20 {
         return None;
@@ -105,7 +107,7 @@ fn as_canonical_int(b: &[u8]) -> Option<i64> {
 
 impl StrValue {
     pub fn from_bytes(b: &[u8]) -> StrValue {
-        if let Some(i) = as_canonical_int(b) {
+        if let Some(i) = canonical_int(b) {
             return StrValue::Int(i);
         }
         Self::raw(b)
@@ -123,7 +125,7 @@ impl StrValue {
     }
 
     pub fn from_vec(v: Vec<u8>) -> StrValue {
-        if let Some(i) = as_canonical_int(&v) {
+        if let Some(i) = canonical_int(&v) {
             return StrValue::Int(i);
         }
         if v.len() <= STR_INLINE {
@@ -179,7 +181,7 @@ impl StrValue {
             StrValue::Int(i) => Some(*i),
             other => {
                 let mut scratch = [0u8; 20];
-                as_canonical_int(other.bytes(&mut scratch))
+                canonical_int(other.bytes(&mut scratch))
             }
         }
     }

@@ -25,7 +25,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::Range;
 
-pub use node::{canonical_int, Elem, Needle};
+pub use node::{Elem, Needle};
 use node::{Encoded, Node, View};
 
 /// Which end of a list.

@@ -19,6 +19,7 @@
 use std::borrow::Cow;
 
 use super::lzf;
+use crate::value::canonical_int;
 
 const SMALL_INT_MAX: i64 = 0x7f;
 const STR_BASE: u8 = 0x80;
@@ -65,28 +66,6 @@ impl<'a> Needle<'a> {
             Elem::Bytes(b) => self.int.is_none() && b == self.bytes,
         }
     }
-}
-
-/// The integer a string stands for, if printing that integer gives back the same bytes.
-pub fn canonical_int(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    let (neg, digits) = match b[0] {
-        b'-' => (true, &b[1..]),
-        _ => (false, b),
-    };
-    if digits.is_empty() || (digits[0] == b'0' && (neg || digits.len() > 1)) {
-        return None;
-    }
-    let mut v: i128 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + i128::from(c - b'0');
-    }
-    i64::try_from(if neg { -v } else { v }).ok()
 }
 
 /// An element encoded for storage: its tag and the three pieces of its payload.
