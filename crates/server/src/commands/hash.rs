@@ -7,7 +7,7 @@ use roost_store::{Entry, Table, Value};
 
 use super::keys::{parse_cursor, ScanOptions};
 use super::string::add_long_double;
-use super::{is, parse_int, BASE};
+use super::{parse_int, random_count, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
@@ -403,21 +403,7 @@ fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
         h.sampler().with(i, |f, _| ctx.reply.bulk(f));
         return Ok(());
     }
-    let count = parse_int(args.get(2))?;
-    if count == i64::MIN {
-        return Err(CmdError::msg(
-            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        ));
-    }
-    let with_values = match args.len() {
-        3 => false,
-        4 if is(args.get(3), "withvalues") => true,
-        _ => return Err(CmdError::Syntax),
-    };
-    // Redis bounds the count with values so that the doubled RESP2 length cannot overflow.
-    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        return Err(CmdError::msg("ERR value is out of range"));
-    }
+    let (count, with_values) = random_count(args, "withvalues")?;
     let mut shard = ctx.server.keyspace.lock_key(key);
     let h = hash_at(shard.db(ctx.client.db), key)?;
     ctx.count_lookup(h.is_some());

@@ -250,6 +250,27 @@ pub fn parse_float(arg: &[u8]) -> Result<f64, CmdError> {
     Ok(v)
 }
 
+/// HRANDFIELD's and ZRANDMEMBER's `count [WITHVALUES|WITHSCORES]` (the flag named by
+/// `with_word`), with Redis's bounds: the doubled RESP2 length of a reply with values must not
+/// overflow.
+pub fn random_count(args: &Args, with_word: &str) -> Result<(i64, bool), CmdError> {
+    let count = parse_int(args.get(2))?;
+    if count == i64::MIN {
+        return Err(CmdError::msg(
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    let with = match args.len() {
+        3 => false,
+        4 if is(args.get(3), with_word) => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    if with && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+        return Err(CmdError::msg("ERR value is out of range"));
+    }
+    Ok((count, with))
+}
+
 /// Whether an argument equals an option name, ignoring case.
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())

@@ -13,7 +13,7 @@ use super::{limits, reply_entries, score_or, store, zset_at, ZSET};
 use crate::blocking::{parse_timeout, BlockRequest};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::commands::keys::{parse_cursor, ScanOptions};
-use crate::commands::{is, parse_int};
+use crate::commands::{is, parse_int, random_count};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 
@@ -735,21 +735,7 @@ fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    let count = parse_int(args.get(2))?;
-    if count == i64::MIN {
-        return Err(CmdError::msg(
-            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        ));
-    }
-    let withscores = match args.len() {
-        3 => false,
-        4 if is(args.get(3), "withscores") => true,
-        _ => return Err(CmdError::Syntax),
-    };
-    // Redis bounds the count with scores so that the doubled RESP2 length cannot overflow.
-    if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        return Err(CmdError::msg("ERR value is out of range"));
-    }
+    let (count, withscores) = random_count(args, "withscores")?;
     let mut shard = ctx.server.keyspace.lock_key(key);
     let z = zset_at(shard.db(ctx.client.db), key)?;
     ctx.count_lookup(z.is_some());
