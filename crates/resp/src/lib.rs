@@ -7,5 +7,5 @@
 mod parse;
 mod reply;
 
-pub use parse::{parse_i64, split_args, Args, Limits, ParseError, RequestParser};
+pub use parse::{parse_i64, split_args, Args, Limits, OwnedArgs, ParseError, RequestParser};
 pub use reply::{format_double, int_digits, write_int, ReplyBuf};

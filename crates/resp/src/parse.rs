@@ -92,6 +92,48 @@ impl<'a> Args<'a> {
     }
 }
 
+/// Arguments owned rather than borrowed from a read buffer: a command queued by MULTI, or one a
+/// script calls. One buffer holds them all.
+#[derive(Clone, Debug, Default)]
+pub struct OwnedArgs {
+    buf: Vec<u8>,
+    spans: Vec<Span>,
+}
+
+impl OwnedArgs {
+    pub fn from_args(args: &Args) -> OwnedArgs {
+        OwnedArgs::from_slices(args.iter())
+    }
+
+    pub fn from_slices<'s>(parts: impl IntoIterator<Item = &'s [u8]>) -> OwnedArgs {
+        let mut owned = OwnedArgs::default();
+        for p in parts {
+            owned.push(p);
+        }
+        owned
+    }
+
+    pub fn push(&mut self, arg: &[u8]) {
+        let start = self.buf.len() as u32;
+        self.buf.extend_from_slice(arg);
+        self.spans.push(Span { start, end: self.buf.len() as u32, scratch: false });
+    }
+
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.spans.clear();
+    }
+
+    pub fn args(&self) -> Args<'_> {
+        Args { buf: &self.buf, scratch: &[], spans: &self.spans }
+    }
+
+    /// Bytes held, for CLIENT LIST's multi-mem.
+    pub fn footprint(&self) -> usize {
+        self.buf.capacity() + self.spans.capacity() * std::mem::size_of::<Span>()
+    }
+}
+
 impl std::ops::Index<usize> for Args<'_> {
     type Output = [u8];
     fn index(&self, i: usize) -> &[u8] {
