@@ -34,6 +34,9 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 16;
     pub const SENTINEL: u32 = 1 << 17;
     pub const NO_ASYNC_LOADING: u32 = 1 << 18;
+    /// Not a Redis flag and never printed: the command runs with every other worker stopped
+    /// between commands (scripts, and transactions that reach beyond their declared keys).
+    pub const EXCLUSIVE: u32 = 1 << 31;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),

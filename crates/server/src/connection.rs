@@ -336,10 +336,12 @@ fn dispatch(ctx: &mut Ctx, args: &Args) {
         reject(ctx, CmdError::NoAuth, Some(stat));
         return;
     }
-    run(ctx, spec, stat, args);
+    run_command(ctx, spec, stat, args);
 }
 
-fn run(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize, args: &Args) {
+/// Runs a command already resolved and checked (name, subcommand, arity, permissions): the
+/// common end of client requests, queued transaction commands and commands called by scripts.
+pub(crate) fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize, args: &Args) {
     let result = (spec.run)(ctx, args);
     let now = Instant::now();
     let ns = now.saturating_duration_since(*ctx.clock).as_nanos() as u64;
