@@ -92,6 +92,9 @@ pub struct ClientState {
     /// The command runs again because a key it waits on was written: keys of another type
     /// then mean "not ready" rather than WRONGTYPE, as Redis serves blocked clients.
     pub block_retry: bool,
+    /// Commands queued since MULTI; None outside a transaction.
+    pub multi: Option<Box<crate::commands::transaction::Queued>>,
+    pub watching: Option<Box<crate::watch::Watching>>,
 }
 
 impl ClientState {
@@ -103,6 +106,8 @@ impl ClientState {
             close_after_reply: false,
             block: None,
             block_retry: false,
+            multi: None,
+            watching: None,
         }
     }
 }

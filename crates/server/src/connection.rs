@@ -7,14 +7,16 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use roost_resp::{Args, Limits, ReplyBuf, RequestParser};
+use roost_resp::{Args, Limits, OwnedArgs, ReplyBuf, RequestParser};
 use roost_store::{now_ms, now_secs};
 
 use crate::blocking::{BlockRequest, UNBLOCKED_ERROR, UNBLOCKED_TIMEOUT};
 use crate::client::{ClientHandle, ClientState, ReplyMode};
 use crate::command::{find_subcommand, flags, CommandSpec};
+use crate::commands::transaction;
 use crate::ctx::Ctx;
 use crate::error::CmdError;
+use crate::gate::{Gate, Holder, Passage};
 use crate::server::{Rng, Server};
 use crate::stats::WorkerStats;
 
@@ -71,9 +73,21 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                         continue;
                     }
                     if server.pause.until_ms.load(Ordering::Relaxed) != 0 {
+                        Gate::leave(&stats);
                         tokio::select! {
                             _ = wait_while_paused(&server, &args) => {}
                             _ = handle.kill_signal.notified() => break 'conn,
+                        }
+                        clock = Instant::now();
+                    }
+                    if !stats.active.load(Ordering::Relaxed) {
+                        Gate::enter(&stats);
+                    }
+                    if !server.gate.open_for(handle.id) {
+                        match park(&server, &stats, &handle, &mut client, &mut reply, &args).await {
+                            Admission::Run => {}
+                            Admission::Refused => continue,
+                            Admission::Close => break 'conn,
                         }
                         clock = Instant::now();
                     }
@@ -86,8 +100,22 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                         rng: &mut rng,
                         clock: &mut clock,
                     };
-                    execute(&mut ctx, &args);
+                    if let Outcome::NeedsWorld(holder) = execute(&mut ctx, &args) {
+                        server.gate.stop_world(handle.id, &stats, &server.workers, holder).await;
+                        let mut ctx = Ctx {
+                            server: &server,
+                            client: &mut client,
+                            handle: &handle,
+                            reply: &mut reply,
+                            stats: &stats,
+                            rng: &mut rng,
+                            clock: &mut clock,
+                        };
+                        execute(&mut ctx, &args);
+                        server.gate.release(handle.id);
+                    }
                     if let Some(request) = client.block.take() {
+                        Gate::leave(&stats);
                         // What came before leaves now, as it would before Redis blocks a client.
                         if !reply.out.is_empty() {
                             if stream.write_all(&reply.out).await.is_err() {
@@ -125,6 +153,7 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                 }
             }
         }
+        Gate::leave(&stats);
         let consumed = parser.request_start();
         input.drain(..consumed);
         parser.consumed(consumed);
@@ -151,7 +180,55 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
             break;
         }
     }
+    Gate::leave(&stats);
+    if let Some(mut watching) = client.watching.take() {
+        server.watches.unwatch_all(&mut watching);
+    }
     server.unregister(handle.id);
+}
+
+enum Admission {
+    Run,
+    /// Answered without running (-BUSY).
+    Refused,
+    Close,
+}
+
+/// Another client has the world stopped: wait (this worker's other clients go on) until the
+/// command may run, or answer -BUSY once a script has run too long.
+async fn park(
+    server: &Server,
+    stats: &WorkerStats,
+    handle: &ClientHandle,
+    client: &mut ClientState,
+    reply: &mut ReplyBuf,
+    args: &Args<'_>,
+) -> Admission {
+    let allow_busy = server.commands.get(args.get(0)).is_some_and(|(spec, _)| spec.has(flags::ALLOW_BUSY));
+    let threshold: u64 =
+        server.config.read().get_one("busy-reply-threshold").and_then(|v| v.parse().ok()).unwrap_or(5000);
+    loop {
+        Gate::leave(stats);
+        let passage = tokio::select! {
+            p = server.gate.pass(handle.id, allow_busy, threshold) => p,
+            _ = handle.kill_signal.notified() => return Admission::Close,
+        };
+        Gate::enter(stats);
+        match passage {
+            // Checked again with the flag raised: the world may have been taken meanwhile.
+            Passage::Run if server.gate.open_for(handle.id) => return Admission::Run,
+            Passage::Run => continue,
+            Passage::RunBesideScript => return Admission::Run,
+            Passage::Busy(text) => {
+                reply.error(text.as_bytes());
+                server.stats.count_error(text);
+                if let Some(queued) = client.multi.as_mut() {
+                    queued.aborted = true;
+                }
+                return Admission::Refused;
+            }
+        }
+    }
 }
 
 /// The pieces of a connection a command runs with, for running one again after a wait.
@@ -173,7 +250,7 @@ async fn wait_until_served(p: &mut Parts<'_>, args: &Args<'_>, request: BlockReq
     // The deadline was fixed when the command first ran; retries don't extend it.
     let deadline = (request.deadline_ms > 0)
         .then(|| tokio::time::Instant::now() + Duration::from_millis(request.deadline_ms.saturating_sub(now_ms())));
-    let keep = loop {
+    let keep = 'wait: loop {
         let timer = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(at).await,
@@ -209,6 +286,15 @@ async fn wait_until_served(p: &mut Parts<'_>, args: &Args<'_>, request: BlockReq
             p.reply.error(b"UNBLOCKED client unblocked via CLIENT UNBLOCK");
             break true;
         }
+        Gate::enter(p.stats);
+        while !p.server.gate.open_for(p.handle.id) {
+            Gate::leave(p.stats);
+            tokio::select! {
+                _ = p.server.gate.wait_free(p.handle.id) => {}
+                _ = p.handle.kill_signal.notified() => break 'wait false,
+            }
+            Gate::enter(p.stats);
+        }
         let mut clock = Instant::now();
         let mut ctx = Ctx {
             server: p.server,
@@ -222,6 +308,7 @@ async fn wait_until_served(p: &mut Parts<'_>, args: &Args<'_>, request: BlockReq
         ctx.client.block_retry = true;
         execute(&mut ctx, args);
         p.client.block_retry = false;
+        Gate::leave(p.stats);
         match p.client.block.take() {
             // Someone else was faster: keep the place in the queues and wait on.
             Some(_) => {}
@@ -265,13 +352,26 @@ fn wake_blocked(server: &Server, spec: &CommandSpec, args: &Args) {
     }
 }
 
+/// What became of a request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    Done,
+    /// Not run: it must run with the world stopped; stop it and execute the request again.
+    NeedsWorld(Holder),
+}
+
 /// Resolves, checks and runs one request, writing its reply (or error) into the reply buffer.
-pub fn execute(ctx: &mut Ctx, args: &Args) {
+pub fn execute(ctx: &mut Ctx, args: &Args) -> Outcome {
     let start_len = ctx.reply.out.len();
     if ctx.client.reply_mode == ReplyMode::SkipNext {
         ctx.client.reply_mode = ReplyMode::Skip;
     }
-    dispatch(ctx, args);
+    if let Outcome::NeedsWorld(holder) = dispatch(ctx, args) {
+        if ctx.client.reply_mode == ReplyMode::Skip {
+            ctx.client.reply_mode = ReplyMode::SkipNext;
+        }
+        return Outcome::NeedsWorld(holder);
+    }
     // A reply is kept only if replies are on once the command has run: CLIENT REPLY ON answers
     // even from OFF or a skipped slot, while OFF and SKIP never answer.
     if ctx.client.reply_mode != ReplyMode::On {
@@ -280,9 +380,14 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
     if ctx.client.reply_mode == ReplyMode::Skip {
         ctx.client.reply_mode = ReplyMode::On;
     }
+    Outcome::Done
 }
 
+/// Refuses a request before it runs; inside MULTI that dooms the transaction.
 fn reject(ctx: &mut Ctx, err: CmdError, stat: Option<usize>) {
+    if let Some(queued) = ctx.client.multi.as_mut() {
+        queued.aborted = true;
+    }
     let text = err.text();
     ctx.reply.error(text.as_bytes());
     ctx.server.stats.count_error(&text);
@@ -291,7 +396,7 @@ fn reject(ctx: &mut Ctx, err: CmdError, stat: Option<usize>) {
     }
 }
 
-fn dispatch(ctx: &mut Ctx, args: &Args) {
+fn dispatch(ctx: &mut Ctx, args: &Args) -> Outcome {
     let Some((mut spec, mut stat)) = ctx.server.commands.get(args.get(0)) else {
         let mut shown = String::new();
         for a in args.iter().skip(1) {
@@ -310,7 +415,7 @@ fn dispatch(ctx: &mut Ctx, args: &Args) {
             CmdError::Msg(format!("ERR unknown command '{name}', with args beginning with: {shown}").into()),
             None,
         );
-        return;
+        return Outcome::Done;
     };
     if !spec.subcommands.is_empty() && args.len() >= 2 {
         match find_subcommand(spec, args.get(1)) {
@@ -323,20 +428,55 @@ fn dispatch(ctx: &mut Ctx, args: &Args) {
                 let sub: String = sub.chars().take(128).collect();
                 let err = CmdError::UnknownSubcommand(sub, spec.name.to_ascii_uppercase());
                 reject(ctx, err, None);
-                return;
+                return Outcome::Done;
             }
         }
     }
     ctx.handle.last_cmd.store(stat, Ordering::Relaxed);
     if !spec.arity_ok(args.len()) {
         reject(ctx, CmdError::WrongArity(spec.name.to_string()), Some(stat));
-        return;
+        return Outcome::Done;
     }
     if !ctx.client.authenticated && !spec.has(flags::NO_AUTH) {
         reject(ctx, CmdError::NoAuth, Some(stat));
-        return;
+        return Outcome::Done;
+    }
+    if let Some(queued) = ctx.client.multi.as_mut() {
+        if spec.has(flags::NO_MULTI) {
+            reject(ctx, CmdError::msg("ERR Command not allowed inside a transaction"), Some(stat));
+            return Outcome::Done;
+        }
+        if !transaction::runs_inside_multi(spec) {
+            queued.commands.push((spec, stat, OwnedArgs::from_args(args)));
+            ctx.reply.simple(b"QUEUED");
+            return Outcome::Done;
+        }
+    }
+    if let Some(holder) = world_needed(ctx, spec) {
+        if !ctx.server.gate.owned_by(ctx.handle.id) {
+            return Outcome::NeedsWorld(holder);
+        }
     }
     run_command(ctx, spec, stat, args);
+    Outcome::Done
+}
+
+/// Whether this command must run with every other worker stopped, and for what.
+fn world_needed(ctx: &Ctx, spec: &CommandSpec) -> Option<Holder> {
+    if spec.has(flags::EXCLUSIVE) {
+        return Some(match spec.name {
+            "fcall" | "fcall_ro" => Holder::Function,
+            _ => Holder::Eval,
+        });
+    }
+    if spec.name == "exec" {
+        if let Some(queued) = &ctx.client.multi {
+            if !queued.aborted && transaction::needs_world(queued) {
+                return Some(Holder::Transaction);
+            }
+        }
+    }
+    None
 }
 
 /// Runs a command already resolved and checked (name, subcommand, arity, permissions): the
@@ -352,6 +492,11 @@ pub(crate) fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize
     counters.latency.record(ns);
     if spec.has(flags::WRITE) && result.is_ok() {
         ctx.stats.dirty.fetch_add(1, Ordering::Relaxed);
+        if ctx.server.watches.any() {
+            for i in spec.key_positions(args) {
+                ctx.server.watches.touch(ctx.client.db, args.get(i));
+            }
+        }
         // A blocking command that is about to wait changed nothing, and waking the queue it
         // just joined would only wake itself.
         if ctx.server.blocking.blocked_clients() > 0 && ctx.client.block.is_none() {

@@ -14,11 +14,13 @@ pub mod commands;
 pub mod connection;
 pub mod ctx;
 pub mod error;
+pub mod gate;
 pub mod log;
 pub mod metrics;
 pub mod net;
 pub mod server;
 pub mod stats;
+pub mod watch;
 
 use std::sync::Arc;
 

@@ -222,12 +222,15 @@ fn spawn_housekeeping(server: Arc<Server>) {
                     server.pause.until_ms.store(0, Ordering::Release);
                     server.pause.lifted.notify_waiters();
                 }
-                if server.active_expire.load(Ordering::Relaxed) {
+                // Expiry is a writer like any command: it stays out while a client holds the world.
+                server.gate.housekeeping_active.store(true, Ordering::SeqCst);
+                if server.active_expire.load(Ordering::Relaxed) && !server.gate.is_stopped() {
                     // At most a quarter of each period, like Redis's slow expire cycle.
                     let start = now_ms();
                     server.keyspace.active_expire(&mut next_shard, start + (period / 4).max(1), &mut || rng.next_u64());
                     server.expire_cycle_ms.fetch_add(now_ms() - start, Ordering::Relaxed);
                 }
+                server.gate.housekeeping_active.store(false, Ordering::SeqCst);
                 server.instant.sample(
                     server.total_commands(),
                     server.sum(|w| w.net_input_bytes.load(Ordering::Relaxed)),

@@ -15,8 +15,10 @@ use crate::blocking::Blocking;
 use crate::client::ClientHandle;
 use crate::command::CommandTable;
 use crate::commands::TABLE;
+use crate::gate::Gate;
 use crate::metrics::InstantMetrics;
 use crate::stats::{GlobalStats, WorkerStats};
+use crate::watch::Watches;
 
 /// Configuration values read on every request, mirrored out of `Config` so the hot path reads
 /// an atomic instead of taking the configuration lock.
@@ -106,6 +108,8 @@ pub struct Server {
     pub shutting_down: AtomicBool,
     pub instant: InstantMetrics,
     pub blocking: Blocking,
+    pub gate: Gate,
+    pub watches: Watches,
     /// Time spent in active expiry, for INFO's expire_cycle_cpu_milliseconds.
     pub expire_cycle_ms: AtomicU64,
 }
@@ -135,6 +139,8 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             instant: InstantMetrics::default(),
             blocking: Blocking::default(),
+            gate: Gate::default(),
+            watches: Watches::default(),
             expire_cycle_ms: AtomicU64::new(0),
         };
         server.apply_config(&server.config.read());

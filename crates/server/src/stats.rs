@@ -105,6 +105,8 @@ pub struct WorkerStats {
     /// Reads and writes on client sockets.
     pub reads: AtomicU64,
     pub writes: AtomicU64,
+    /// Raised while this worker executes commands (see `gate`).
+    pub active: std::sync::atomic::AtomicBool,
 }
 
 impl WorkerStats {
@@ -118,6 +120,7 @@ impl WorkerStats {
             dirty: AtomicU64::new(0),
             reads: AtomicU64::new(0),
             writes: AtomicU64::new(0),
+            active: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

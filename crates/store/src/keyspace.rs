@@ -1,7 +1,15 @@
 //! Shards: the unit of locking. A key's shard is its hash slot modulo [`SHARDS`], so keys sharing
 //! a `{hash tag}` share a shard and multi-key commands on them take one lock.
+//!
+//! A shard's lock is re-entrant for its thread: a transaction holds the shards of all its
+//! commands for the whole EXEC ([`Keyspace::hold_keys`]) and each command inside locks its own
+//! shards again as it always does. The `RefCell` inside turns a second simultaneous borrow on
+//! one thread into a panic instead of aliasing.
 
-use parking_lot::{Mutex, MutexGuard};
+use std::cell::{RefCell, RefMut};
+use std::ops::{Deref, DerefMut};
+
+use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
 use crate::limits::EncodingLimits;
 use crate::slot::key_slot;
@@ -40,8 +48,47 @@ impl Shard {
     }
 }
 
+type ShardLock = ReentrantMutex<RefCell<Shard>>;
+
+/// One locked shard.
+pub struct ShardGuard<'a> {
+    // Declared first so it is dropped first: the borrow ends before the lock is released.
+    shard: RefMut<'a, Shard>,
+    _lock: ReentrantMutexGuard<'a, RefCell<Shard>>,
+}
+
+impl<'a> ShardGuard<'a> {
+    fn lock(mutex: &'a ShardLock) -> ShardGuard<'a> {
+        let lock = mutex.lock();
+        // SAFETY: the cell lives as long as the mutex ('a); the guard stored beside the borrow
+        // keeps this thread the owner until the borrow has been dropped, and only the owner
+        // thread can reach the cell, whose own flag rules out a second borrow.
+        let cell: &'a RefCell<Shard> = unsafe { &*mutex.data_ptr() };
+        ShardGuard { shard: cell.borrow_mut(), _lock: lock }
+    }
+}
+
+impl Deref for ShardGuard<'_> {
+    type Target = Shard;
+    fn deref(&self) -> &Shard {
+        &self.shard
+    }
+}
+
+impl DerefMut for ShardGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Shard {
+        &mut self.shard
+    }
+}
+
+/// Shards held (locked, not borrowed) for the length of a transaction: other threads wait for
+/// them, while the holding thread's commands lock them again freely.
+pub struct ShardHold<'a> {
+    _locks: Vec<ReentrantMutexGuard<'a, RefCell<Shard>>>,
+}
+
 pub struct Keyspace {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[ShardLock]>,
     databases: usize,
     /// When values switch from their compact encodings to the full ones.
     pub limits: EncodingLimits,
@@ -49,7 +96,7 @@ pub struct Keyspace {
 
 /// Several shards locked at once, in ascending order, for a multi-key command.
 pub struct Locked<'a> {
-    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+    guards: Vec<(usize, ShardGuard<'a>)>,
 }
 
 impl Locked<'_> {
@@ -64,7 +111,7 @@ impl Locked<'_> {
 impl Keyspace {
     pub fn new(databases: usize) -> Keyspace {
         Keyspace {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..SHARDS).map(|_| ReentrantMutex::new(RefCell::new(Shard::default()))).collect(),
             databases,
             limits: EncodingLimits::default(),
         }
@@ -78,12 +125,12 @@ impl Keyspace {
         key_slot(key) as usize & (SHARDS - 1)
     }
 
-    pub fn lock_shard(&self, idx: usize) -> MutexGuard<'_, Shard> {
-        self.shards[idx].lock()
+    pub fn lock_shard(&self, idx: usize) -> ShardGuard<'_> {
+        ShardGuard::lock(&self.shards[idx])
     }
 
-    pub fn lock_key(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
-        self.shards[Self::shard_index(key)].lock()
+    pub fn lock_key(&self, key: &[u8]) -> ShardGuard<'_> {
+        self.lock_shard(Self::shard_index(key))
     }
 
     /// Locks the shards of all `keys`, each once, in ascending order (so two commands never wait
@@ -92,24 +139,34 @@ impl Keyspace {
         let mut idx: Vec<usize> = keys.into_iter().map(Self::shard_index).collect();
         idx.sort_unstable();
         idx.dedup();
-        Locked { guards: idx.into_iter().map(|i| (i, self.shards[i].lock())).collect() }
+        Locked { guards: idx.into_iter().map(|i| (i, self.lock_shard(i))).collect() }
     }
 
     /// Every shard, locked in order: for commands that must see or change all at one instant.
-    pub fn lock_all(&self) -> Vec<MutexGuard<'_, Shard>> {
-        self.shards.iter().map(|s| s.lock()).collect()
+    pub fn lock_all(&self) -> Vec<ShardGuard<'_>> {
+        self.shards.iter().map(ShardGuard::lock).collect()
+    }
+
+    /// Holds the shards of `keys` (ascending, each once) until the hold is dropped. While it
+    /// lasts, this thread may lock those shards again; it must not lock any other shard, or it
+    /// could wait on a thread that waits on one of the held ones.
+    pub fn hold_keys<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> ShardHold<'_> {
+        let mut idx: Vec<usize> = keys.into_iter().map(Self::shard_index).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        ShardHold { _locks: idx.into_iter().map(|i| self.shards[i].lock()).collect() }
     }
 
     /// Number of keys in `db` (expired keys not yet collected are counted, as Redis does).
     pub fn dbsize(&self, db: usize) -> usize {
-        self.shards.iter().map(|s| s.lock().db_ref(db).map_or(0, Table::len)).sum()
+        self.shards.iter().map(|s| ShardGuard::lock(s).db_ref(db).map_or(0, Table::len)).sum()
     }
 
     /// (keys, keys with expiry) per database, for INFO keyspace.
     pub fn db_stats(&self) -> Vec<(usize, usize)> {
         let mut stats = vec![(0, 0); self.databases];
         for s in self.shards.iter() {
-            let s = s.lock();
+            let s = ShardGuard::lock(s);
             for (db, t) in s.tables().iter().enumerate() {
                 stats[db].0 += t.len();
                 stats[db].1 += t.volatile_len();
@@ -119,7 +176,7 @@ impl Keyspace {
     }
 
     pub fn expired_total(&self) -> u64 {
-        self.shards.iter().map(|s| s.lock().tables().iter().map(|t| t.expired).sum::<u64>()).sum()
+        self.shards.iter().map(|s| ShardGuard::lock(s).tables().iter().map(|t| t.expired).sum::<u64>()).sum()
     }
 
     /// Empties one database (or all with `None`). The old tables are returned so the caller can
@@ -127,7 +184,7 @@ impl Keyspace {
     pub fn flush(&self, db: Option<usize>) -> Vec<Table> {
         let mut old = Vec::new();
         for s in self.shards.iter() {
-            let mut s = s.lock();
+            let mut s = ShardGuard::lock(s);
             match db {
                 Some(db) => {
                     if let Some(t) = s.tables_mut().get_mut(db) {
@@ -171,7 +228,7 @@ impl Keyspace {
         let mut empty_visits = budget * 10;
         let now = now_ms();
         loop {
-            let guard = self.shards[shard].lock();
+            let guard = self.lock_shard(shard);
             let mut visited = 0;
             let next = match guard.db_ref(db) {
                 Some(t) if !t.is_empty() => {
@@ -208,7 +265,7 @@ impl Keyspace {
     pub fn random_key(&self, db: usize, rng: &mut impl FnMut() -> u64) -> Option<Key> {
         let start = (rng() as usize) & (SHARDS - 1);
         for i in 0..SHARDS {
-            let mut s = self.shards[(start + i) & (SHARDS - 1)].lock();
+            let mut s = self.lock_shard((start + i) & (SHARDS - 1));
             if let Some(t) = s.tables_mut().get_mut(db) {
                 if let Some(k) = t.random_key(rng) {
                     return Some(k);
@@ -226,7 +283,7 @@ impl Keyspace {
         for _ in 0..SHARDS {
             let idx = *next_shard;
             *next_shard = (*next_shard + 1) & (SHARDS - 1);
-            let mut s = self.shards[idx].lock();
+            let mut s = self.lock_shard(idx);
             for t in s.tables_mut() {
                 // Keep sampling a table while more than a quarter of its samples were expired.
                 loop {
@@ -274,6 +331,23 @@ mod tests {
         assert_eq!(before, 5000);
         assert_eq!(seen.len(), 5000);
         assert!(calls > 100);
+    }
+
+    #[test]
+    fn held_shards_are_reentrant_for_the_holder_and_closed_to_others() {
+        let ks = std::sync::Arc::new(Keyspace::new(16));
+        let hold = ks.hold_keys([&b"a"[..], b"b"]);
+        // The holder locks the held shards again, as commands inside EXEC do.
+        ks.lock_key(b"a").db(0).set(b"a", Value::Str(StrValue::from_bytes(b"1")), 0);
+        ks.lock_keys([&b"a"[..], b"b"]).table(0, b"b").set(b"b", Value::Str(StrValue::from_bytes(b"2")), 0);
+        let other = {
+            let ks = ks.clone();
+            std::thread::spawn(move || ks.lock_key(b"a").db(0).len())
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!other.is_finished(), "another thread got a held shard");
+        drop(hold);
+        assert_eq!(other.join().unwrap(), 1);
     }
 
     #[test]

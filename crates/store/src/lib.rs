@@ -18,7 +18,7 @@ mod value;
 pub mod zset;
 
 pub use hash::Hash;
-pub use keyspace::{Keyspace, Locked, Shard, SHARDS};
+pub use keyspace::{Keyspace, Locked, Shard, ShardGuard, ShardHold, SHARDS};
 pub use limits::EncodingLimits;
 pub use list::List;
 pub use set::Set;

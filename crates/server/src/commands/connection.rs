@@ -244,12 +244,15 @@ fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let b = db_index(ctx, args.get(2), CmdError::msg("ERR invalid second DB index"))?;
     if a != b {
         ctx.server.keyspace.swap_dbs(a, b);
+        ctx.server.watches.touch_swapped(&ctx.server.keyspace, a, b);
     }
     ctx.reply.ok();
     Ok(())
 }
 
 fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.client.multi = None;
+    crate::commands::transaction::unwatch_all(ctx);
     ctx.client.db = 0;
     ctx.client.reply_mode = ReplyMode::On;
     ctx.client.authenticated = !ctx.server.live.password_required.load(Ordering::Relaxed);

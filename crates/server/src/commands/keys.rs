@@ -481,6 +481,9 @@ fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     table.set(dst, value, expire_at);
     drop(locked);
     drop(replaced);
+    if target != db {
+        ctx.server.watches.touch(target, dst);
+    }
     ctx.reply.int(1);
     Ok(())
 }
@@ -505,6 +508,9 @@ fn move_(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     };
     drop(shard);
+    if moved {
+        ctx.server.watches.touch(target, key);
+    }
     ctx.reply.int(moved as i64);
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod transaction;
 pub mod zset;
 
 use roost_resp::Args;
@@ -60,6 +61,12 @@ pub static TABLE: &[CommandSpec] = &[
     connection::SWAPDB,
     connection::RESET,
     client::CLIENT,
+    // transactions
+    transaction::MULTI,
+    transaction::EXEC,
+    transaction::DISCARD,
+    transaction::WATCH,
+    transaction::UNWATCH,
     // server
     config::CONFIG,
     info::INFO,
