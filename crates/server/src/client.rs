@@ -27,6 +27,10 @@ pub struct ClientHandle {
     pub output_len: AtomicUsize,
     pub killed: AtomicBool,
     pub kill_signal: Notify,
+    /// Messages other clients send this one (pub/sub, invalidations), written out by its own
+    /// connection between replies, never inside one.
+    pub outbox: Mutex<Vec<u8>>,
+    pub outbox_signal: Notify,
 }
 
 #[derive(Clone, Default)]
@@ -56,7 +60,23 @@ impl ClientHandle {
             output_len: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill_signal: Notify::new(),
+            outbox: Mutex::new(Vec::new()),
+            outbox_signal: Notify::new(),
         }
+    }
+
+    /// Queues `bytes` (whole RESP messages) for this client; returns the bytes now waiting, so
+    /// the sender can enforce output buffer limits.
+    pub fn push_out(&self, bytes: &[u8]) -> usize {
+        let mut outbox = self.outbox.lock();
+        let was_empty = outbox.is_empty();
+        outbox.extend_from_slice(bytes);
+        let waiting = outbox.len();
+        drop(outbox);
+        if was_empty {
+            self.outbox_signal.notify_one();
+        }
+        waiting
     }
 
     pub fn kill(&self) {
@@ -94,6 +114,10 @@ pub struct ClientState {
     pub block_retry: bool,
     /// Commands queued since MULTI; None outside a transaction.
     pub multi: Option<Box<crate::commands::transaction::Queued>>,
+    /// Channels, patterns and shard channels subscribed to: in RESP2 a subscribed client may
+    /// only (un)subscribe, PING, QUIT and RESET, and no client is closed for idling while
+    /// subscribed.
+    pub subscriptions: usize,
     pub watching: Option<Box<crate::watch::Watching>>,
 }
 
@@ -107,6 +131,7 @@ impl ClientState {
             block: None,
             block_retry: false,
             multi: None,
+            subscriptions: 0,
             watching: None,
         }
     }

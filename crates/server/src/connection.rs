@@ -37,12 +37,25 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
     'conn: loop {
         let missing = parser.bulk_bytes_missing(input.len());
         input.reserve(missing.clamp(READ_CHUNK, MAX_READ_RESERVE));
-        let timeout = server.live.timeout_secs.load(Ordering::Relaxed);
+        let timeout = match client.subscriptions {
+            0 => server.live.timeout_secs.load(Ordering::Relaxed),
+            _ => 0,
+        };
         let read = stream.read_buf(&mut input);
         let n = tokio::select! {
             r = read => r,
             _ = handle.kill_signal.notified() => break 'conn,
             _ = idle_deadline(timeout) => break 'conn,
+            _ = handle.outbox_signal.notified() => {
+                let messages = std::mem::take(&mut *handle.outbox.lock());
+                if !messages.is_empty() {
+                    if stream.write_all(&messages).await.is_err() {
+                        break 'conn;
+                    }
+                    stats.net_output_bytes.fetch_add(messages.len() as u64, Ordering::Relaxed);
+                }
+                continue 'conn;
+            }
         };
         let n = match n {
             Ok(0) | Err(_) => break,
@@ -160,6 +173,14 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
         handle.query_buf.store(input.len(), Ordering::Relaxed);
         handle.query_buf_free.store(input.capacity() - input.len(), Ordering::Relaxed);
 
+        {
+            // Messages that arrived during the batch follow its replies in the same write.
+            let mut outbox = handle.outbox.lock();
+            if !outbox.is_empty() {
+                reply.out.extend_from_slice(&outbox);
+                outbox.clear();
+            }
+        }
         if !reply.out.is_empty() {
             handle.output_len.store(reply.out.len(), Ordering::Relaxed);
             if stream.write_all(&reply.out).await.is_err() {
@@ -441,6 +462,14 @@ fn dispatch(ctx: &mut Ctx, args: &Args) -> Outcome {
         reject(ctx, CmdError::NoAuth, Some(stat));
         return Outcome::Done;
     }
+    if ctx.client.subscriptions > 0 && !ctx.reply.resp3 && !allowed_when_subscribed(spec) {
+        let name = spec.name;
+        let err = format!(
+            "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        );
+        reject(ctx, CmdError::msg(err), Some(stat));
+        return Outcome::Done;
+    }
     if let Some(queued) = ctx.client.multi.as_mut() {
         if spec.has(flags::NO_MULTI) {
             reject(ctx, CmdError::msg("ERR Command not allowed inside a transaction"), Some(stat));
@@ -459,6 +488,22 @@ fn dispatch(ctx: &mut Ctx, args: &Args) -> Outcome {
     }
     run_command(ctx, spec, stat, args);
     Outcome::Done
+}
+
+/// The commands a RESP2 client may send while subscribed.
+fn allowed_when_subscribed(spec: &CommandSpec) -> bool {
+    matches!(
+        spec.name,
+        "subscribe"
+            | "unsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
 }
 
 /// Whether this command must run with every other worker stopped, and for what.
