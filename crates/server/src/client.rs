@@ -31,6 +31,11 @@ pub struct ClientHandle {
     /// connection between replies, never inside one.
     pub outbox: Mutex<Vec<u8>>,
     pub outbox_signal: Notify,
+    /// The protocol the client speaks now (3 after HELLO 3), for whoever formats messages to it.
+    pub resp3: AtomicBool,
+    /// Channels + patterns + shard channels subscribed to (mirrors `ClientState::subscriptions`
+    /// for other threads: tracking redirection needs to know whether a client is subscribed).
+    pub subscriptions: AtomicUsize,
 }
 
 #[derive(Clone, Default)]
@@ -62,6 +67,8 @@ impl ClientHandle {
             kill_signal: Notify::new(),
             outbox: Mutex::new(Vec::new()),
             outbox_signal: Notify::new(),
+            resp3: AtomicBool::new(false),
+            subscriptions: AtomicUsize::new(0),
         }
     }
 

@@ -202,6 +202,7 @@ fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if let Some(p) = proto {
         ctx.reply.resp3 = p == 3;
         ctx.handle.meta.lock().resp = p;
+        ctx.handle.resp3.store(p == 3, Ordering::Relaxed);
     }
     let r = &mut *ctx.reply;
     r.map(7);
@@ -261,6 +262,7 @@ fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         let mut meta = ctx.handle.meta.lock();
         meta.db = 0;
         meta.resp = 2;
+        ctx.handle.resp3.store(false, Ordering::Relaxed);
         meta.name.clear();
         meta.no_evict = false;
     }
