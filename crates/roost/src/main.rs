@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "Usage: roost [server] [/path/to/redis.conf] [--directive value ...]
        roost server --port 6380 --threads 1
+       roost proxy -c nutcracker.yml [nutcracker's options; roost proxy -h lists them]
        roost --version | -v
        roost --help | -h";
 
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         Some("server") => {
             args.remove(0);
         }
+        Some("proxy") => return roost_proxy::cli_main(&args[1..]),
         _ => {}
     }
     let config = match roost_config::Config::from_args_checked(&args, &roost_server::is_command) {

@@ -1,0 +1,577 @@
+//! One client connection: requests parsed with the protocol crate's parser, routed by key to
+//! the worker's backend connections, split and merged where needed, and answered strictly in
+//! request order.
+//!
+//! A reader half parses and dispatches; a writer half awaits each request's reply in order and
+//! writes whatever is finished in one batch. The bounded queue between them is the client's
+//! backpressure: a client that pipelines faster than backends answer stops being read.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use roost_resp::{parse_i64, Args, Limits, RequestParser};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::backend::{self, reason, BackendHandle, BackendRequest, Reply};
+use crate::command::{route_of, LocalCommand, Route, SplitKind, KEYLESS_ROUTING_KEY};
+use crate::distribution::Router;
+use crate::hotkeys::HotKeyCounter;
+use crate::pool::PoolShared;
+use crate::reply::{array_elements, encode_command, integer, is_error, push_bulk, push_err};
+
+/// Requests a client may have outstanding before the proxy stops reading from it.
+const MAX_PENDING: usize = 1024;
+/// Replies gathered before a write.
+const WRITE_BATCH: usize = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Options that change client-visible behaviour.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// nutcracker's behaviour for unsupported commands: close the connection without a reply.
+    pub close_on_unsupported: bool,
+}
+
+/// A pool as one worker thread sees it: the shared state plus this worker's backend connections.
+pub struct WorkerPool {
+    pub shared: Arc<PoolShared>,
+    router: RefCell<(u64, Arc<Router>)>,
+    /// Per server: this worker's connections (up to `server_connections`), opened on demand.
+    conns: RefCell<Vec<Vec<Option<BackendHandle>>>>,
+    /// Hands each new client its connection slot.
+    next_client: std::cell::Cell<usize>,
+    /// A sample of the keys this worker routed in the current stats interval.
+    pub hot_keys: RefCell<HotKeyCounter>,
+    pub options: ClientOptions,
+}
+
+impl WorkerPool {
+    pub fn new(shared: Arc<PoolShared>, options: ClientOptions) -> WorkerPool {
+        let n = shared.servers.len();
+        let router = (shared.generation(), shared.router());
+        WorkerPool {
+            shared,
+            router: RefCell::new(router),
+            conns: RefCell::new(vec![Vec::new(); n]),
+            next_client: std::cell::Cell::new(0),
+            hot_keys: RefCell::new(HotKeyCounter::default()),
+            options,
+        }
+    }
+
+    /// Opens one connection to every server (`preconnect`); failures are only counted and logged.
+    pub fn preconnect(&self) {
+        let mut conns = self.conns.borrow_mut();
+        for (idx, c) in conns.iter_mut().enumerate() {
+            if c.is_empty() {
+                c.push(Some(backend::spawn(self.shared.clone(), idx)));
+            }
+        }
+    }
+
+    fn router(&self) -> Arc<Router> {
+        self.shared.maybe_rebuild();
+        let gen = self.shared.generation();
+        let mut cached = self.router.borrow_mut();
+        if cached.0 != gen {
+            *cached = (gen, self.shared.router());
+        }
+        cached.1.clone()
+    }
+
+    /// A slot for a new client: its requests to a server always take the same connection, so
+    /// they run on the server in the order the client sent them (nutcracker spreads one
+    /// client's pipeline over its connections and loses that order).
+    pub fn client_slot(&self) -> usize {
+        let slot = self.next_client.get();
+        self.next_client.set(slot.wrapping_add(1));
+        slot
+    }
+
+    fn connection(&self, idx: usize, slot: usize) -> BackendHandle {
+        let mut conns = self.conns.borrow_mut();
+        let list = &mut conns[idx];
+        let i = slot % self.shared.cfg.server_connections.max(1) as usize;
+        if list.len() <= i {
+            list.resize(i + 1, None);
+        }
+        match &list[i] {
+            Some(h) if !h.is_closed() => h.clone(),
+            _ => {
+                let h = backend::spawn(self.shared.clone(), idx);
+                list[i] = Some(h.clone());
+                h
+            }
+        }
+    }
+
+    /// Queues a request on the client's connection to server `idx`.
+    fn forward(&self, idx: usize, slot: usize, data: Vec<u8>) -> oneshot::Receiver<Reply> {
+        let (tx, rx) = oneshot::channel();
+        let mut req = BackendRequest { data, reply: tx };
+        // A connection that died since it was picked is replaced once.
+        for _ in 0..2 {
+            match self.connection(idx, slot).send(req) {
+                Ok(()) => return rx,
+                Err(mpsc::error::SendError(back)) => req = back,
+            }
+        }
+        let _ = req.reply.send(Reply::Failed(reason::REFUSED));
+        rx
+    }
+}
+
+/// One request's place in the reply order.
+enum Pending {
+    Ready(Vec<u8>),
+    One(oneshot::Receiver<Reply>),
+    Split {
+        kind: SplitKind,
+        nkeys: usize,
+        parts: Vec<(oneshot::Receiver<Reply>, Vec<usize>)>,
+    },
+    /// Close after everything before it is written, and after these bytes (QUIT's `+OK`).
+    Close(&'static [u8]),
+}
+
+fn error_reply(msg: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(msg.len() + 3);
+    v.push(b'-');
+    v.extend_from_slice(msg.as_bytes());
+    v.extend_from_slice(b"\r\n");
+    v
+}
+
+fn proxy_failure(reason: &str) -> Vec<u8> {
+    let mut v = Vec::new();
+    push_err(&mut v, reason);
+    v
+}
+
+fn wrong_arity(name: &[u8]) -> Pending {
+    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+    Pending::Ready(error_reply(&format!("ERR wrong number of arguments for '{name}' command")))
+}
+
+/// Per-connection state the reader keeps.
+struct Session {
+    authenticated: bool,
+    /// Which of each server's connections this client uses.
+    slot: usize,
+}
+
+/// Decides what to do with one request.
+fn dispatch(wp: &WorkerPool, session: &mut Session, args: &Args) -> Pending {
+    let name = args.get(0);
+    let route = route_of(name);
+    let cfg = &wp.shared.cfg;
+    if let Some(Route::Local(LocalCommand::Auth)) = route {
+        return Pending::Ready(auth(cfg.redis_auth.as_deref(), session, args));
+    }
+    if !session.authenticated {
+        return Pending::Ready(error_reply("NOAUTH Authentication required"));
+    }
+    let Some(route) = route else {
+        if wp.options.close_on_unsupported {
+            return Pending::Close(b"");
+        }
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        return Pending::Ready(error_reply(&format!("ERR command '{name}' is not supported by the proxy")));
+    };
+    let key: &[u8] = match route {
+        Route::Local(LocalCommand::Ping) => {
+            return match args.len() {
+                1 => Pending::Ready(b"+PONG\r\n".to_vec()),
+                2 => {
+                    let mut v = Vec::new();
+                    push_bulk(&mut v, args.get(1));
+                    Pending::Ready(v)
+                }
+                _ => wrong_arity(name),
+            };
+        }
+        Route::Local(LocalCommand::Quit) => return Pending::Close(b"+OK\r\n"),
+        Route::Local(LocalCommand::Auth) => return Pending::Ready(auth(cfg.redis_auth.as_deref(), session, args)),
+        Route::Split(kind) => return split(wp, session.slot, kind, args),
+        Route::Key(i) => {
+            if args.len() <= i {
+                return wrong_arity(name);
+            }
+            args.get(i)
+        }
+        Route::Script => {
+            let numkeys = if args.len() >= 3 { parse_i64(args.get(2)).unwrap_or(0) } else { 0 };
+            if numkeys >= 1 && args.len() >= 4 {
+                args.get(3)
+            } else {
+                // No key to route by: any backend gives the right answer or error.
+                KEYLESS_ROUTING_KEY
+            }
+        }
+        Route::Keyless => KEYLESS_ROUTING_KEY,
+    };
+    if key != KEYLESS_ROUTING_KEY {
+        wp.hot_keys.borrow_mut().sample(key);
+    }
+    let Some(idx) = wp.router().route(key) else {
+        wp.shared.stats.forward_error.fetch_add(1, Relaxed);
+        return Pending::Ready(proxy_failure(reason::REFUSED));
+    };
+    let mut data = Vec::new();
+    encode_command(&mut data, args.iter());
+    Pending::One(wp.forward(idx, session.slot, data))
+}
+
+/// AUTH answered by the proxy with `redis_auth`'s semantics. `AUTH default <pw>` is accepted as
+/// the two-argument form of the same password.
+fn auth(password: Option<&str>, session: &mut Session, args: &Args) -> Vec<u8> {
+    let given = match args.len() {
+        2 => args.get(1),
+        3 if args.get(1) == b"default" => args.get(2),
+        3 => return error_reply("WRONGPASS invalid username-password pair or user is disabled."),
+        _ => return error_reply("ERR wrong number of arguments for 'auth' command"),
+    };
+    match password {
+        None => error_reply("ERR Client sent AUTH, but no password is set"),
+        Some(pw) if pw.as_bytes() == given => {
+            session.authenticated = true;
+            b"+OK\r\n".to_vec()
+        }
+        Some(_) => {
+            session.authenticated = false;
+            error_reply("ERR invalid password")
+        }
+    }
+}
+
+/// MGET/DEL/UNLINK/TOUCH/EXISTS/MSET: keys grouped by server in their original order, one
+/// sub-request per server with the command name in lower case, as nutcracker sends them.
+fn split(wp: &WorkerPool, slot: usize, kind: SplitKind, args: &Args) -> Pending {
+    let name = args.get(0);
+    let step = if kind == SplitKind::Mset { 2 } else { 1 };
+    let nargs = args.len() - 1;
+    if nargs == 0 || !nargs.is_multiple_of(step) {
+        return wrong_arity(name);
+    }
+    let nkeys = nargs / step;
+    let router = wp.router();
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut hot = wp.hot_keys.borrow_mut();
+    for k in 0..nkeys {
+        let key = args.get(1 + k * step);
+        hot.sample(key);
+        let Some(idx) = router.route(key) else {
+            wp.shared.stats.forward_error.fetch_add(1, Relaxed);
+            return Pending::Ready(proxy_failure(reason::REFUSED));
+        };
+        match groups.iter_mut().find(|g| g.0 == idx) {
+            Some(g) => g.1.push(k),
+            None => groups.push((idx, vec![k])),
+        }
+    }
+    drop(hot);
+    if groups.len() == 1 {
+        let mut data = Vec::new();
+        encode_command(&mut data, args.iter());
+        return Pending::One(wp.forward(groups[0].0, slot, data));
+    }
+    wp.shared.stats.fragments.fetch_add(groups.len() as u64, Relaxed);
+    let lower = name.to_ascii_lowercase();
+    let parts = groups
+        .into_iter()
+        .map(|(idx, keys)| {
+            let mut sub: Vec<&[u8]> = Vec::with_capacity(1 + keys.len() * step);
+            sub.push(&lower);
+            for &k in &keys {
+                for j in 0..step {
+                    sub.push(args.get(1 + k * step + j));
+                }
+            }
+            let mut data = Vec::new();
+            encode_command(&mut data, sub.into_iter());
+            (wp.forward(idx, slot, data), keys)
+        })
+        .collect();
+    Pending::Split { kind, nkeys, parts }
+}
+
+async fn reply_bytes(rx: oneshot::Receiver<Reply>) -> Result<Vec<u8>, Vec<u8>> {
+    match rx.await {
+        Ok(Reply::Data(d)) => Ok(d),
+        Ok(Reply::Failed(why)) => Err(proxy_failure(why)),
+        Err(_) => Err(proxy_failure(reason::RESET)),
+    }
+}
+
+/// Merges the parts of a split command. Any failed part fails the whole command with one error
+/// (partial results are never returned), as in nutcracker, but the connection stays open.
+async fn merge(kind: SplitKind, nkeys: usize, parts: Vec<(oneshot::Receiver<Reply>, Vec<usize>)>, out: &mut Vec<u8>) {
+    let mut replies = Vec::with_capacity(parts.len());
+    let mut failure: Option<Vec<u8>> = None;
+    for (rx, keys) in parts {
+        match reply_bytes(rx).await {
+            Ok(d) if is_error(&d) => {
+                failure.get_or_insert(d);
+            }
+            Ok(d) => replies.push((d, keys)),
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(f) = failure {
+        out.extend_from_slice(&f);
+        return;
+    }
+    match kind {
+        SplitKind::Mget => {
+            let mut slots: Vec<Option<(usize, usize, usize)>> = vec![None; nkeys];
+            for (p, (d, keys)) in replies.iter().enumerate() {
+                let Some(spans) = array_elements(d, keys.len()) else {
+                    push_err(out, reason::INVALID);
+                    return;
+                };
+                for (&k, (s, e)) in keys.iter().zip(spans) {
+                    slots[k] = Some((p, s, e));
+                }
+            }
+            out.push(b'*');
+            out.extend_from_slice(nkeys.to_string().as_bytes());
+            out.extend_from_slice(b"\r\n");
+            for (p, s, e) in slots.into_iter().flatten() {
+                out.extend_from_slice(&replies[p].0[s..e]);
+            }
+        }
+        SplitKind::Sum => {
+            let mut total: i64 = 0;
+            for (d, _) in &replies {
+                match integer(d) {
+                    Some(n) => total = total.saturating_add(n),
+                    None => {
+                        push_err(out, reason::INVALID);
+                        return;
+                    }
+                }
+            }
+            out.push(b':');
+            out.extend_from_slice(total.to_string().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        SplitKind::Mset => {
+            if replies.iter().all(|(d, _)| d.as_slice() == b"+OK\r\n") {
+                out.extend_from_slice(b"+OK\r\n");
+            } else {
+                push_err(out, reason::INVALID);
+            }
+        }
+    }
+}
+
+/// Serves one client until it closes, QUITs or breaks the protocol.
+pub async fn serve<R, W>(wp: Rc<WorkerPool>, rd: R, wr: W)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let (tx, rx) = mpsc::channel(MAX_PENDING);
+    tokio::join!(read_requests(&wp, rd, tx), write_replies(rx, wr));
+}
+
+async fn read_requests<R: AsyncRead + Unpin>(wp: &WorkerPool, mut rd: R, tx: mpsc::Sender<Pending>) {
+    let stats = &wp.shared.stats;
+    let mut session = Session { authenticated: wp.shared.cfg.redis_auth.is_none(), slot: wp.client_slot() };
+    let mut parser = RequestParser::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    loop {
+        loop {
+            let limits = Limits { max_bulk_len: 512 * 1024 * 1024, authenticated: session.authenticated };
+            let pending = match parser.next(&buf, &limits) {
+                Ok(true) => {
+                    let args = parser.args(&buf);
+                    if args.is_empty() {
+                        continue;
+                    }
+                    dispatch(wp, &mut session, &args)
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    stats.client_err.fetch_add(1, Relaxed);
+                    let _ = tx.send(Pending::Ready(error_reply(&format!("ERR {e}")))).await;
+                    let _ = tx.send(Pending::Close(b"")).await;
+                    return;
+                }
+            };
+            let close = matches!(pending, Pending::Close(_));
+            if tx.send(pending).await.is_err() {
+                return;
+            }
+            if close {
+                return;
+            }
+        }
+        let consumed = parser.request_start();
+        if consumed > 0 {
+            buf.drain(..consumed);
+            parser.consumed(consumed);
+        }
+        let want = parser.bulk_bytes_missing(buf.len()).clamp(READ_CHUNK, 16 * 1024 * 1024);
+        if buf.capacity() - buf.len() < READ_CHUNK {
+            buf.reserve(want);
+        }
+        match rd.read_buf(&mut buf).await {
+            Ok(0) => {
+                stats.client_eof.fetch_add(1, Relaxed);
+                return;
+            }
+            Ok(_) => {}
+            Err(_) => {
+                stats.client_err.fetch_add(1, Relaxed);
+                return;
+            }
+        }
+    }
+}
+
+async fn write_replies<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<Pending>, mut wr: W) {
+    let mut out: Vec<u8> = Vec::with_capacity(WRITE_BATCH);
+    loop {
+        let item = match rx.try_recv() {
+            Ok(item) => item,
+            Err(TryRecvError::Empty) => {
+                if !out.is_empty() {
+                    if wr.write_all(&out).await.is_err() {
+                        return;
+                    }
+                    out.clear();
+                }
+                match rx.recv().await {
+                    Some(item) => item,
+                    None => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        match item {
+            Pending::Ready(bytes) => out.extend_from_slice(&bytes),
+            Pending::One(mut reply) => {
+                let done = match reply.try_recv() {
+                    Ok(r) => Some(Ok(r)),
+                    Err(oneshot::error::TryRecvError::Empty) => None,
+                    Err(oneshot::error::TryRecvError::Closed) => Some(Err(())),
+                };
+                let result = match done {
+                    Some(r) => r,
+                    None => {
+                        // Don't hold finished replies back while waiting for a slow one.
+                        if !out.is_empty() {
+                            if wr.write_all(&out).await.is_err() {
+                                return;
+                            }
+                            out.clear();
+                        }
+                        reply.await.map_err(|_| ())
+                    }
+                };
+                match result {
+                    Ok(Reply::Data(d)) => out.extend_from_slice(&d),
+                    Ok(Reply::Failed(why)) => push_err(&mut out, why),
+                    Err(()) => push_err(&mut out, reason::RESET),
+                }
+            }
+            Pending::Split { kind, nkeys, parts } => {
+                if !out.is_empty() {
+                    if wr.write_all(&out).await.is_err() {
+                        return;
+                    }
+                    out.clear();
+                }
+                merge(kind, nkeys, parts, &mut out).await;
+            }
+            Pending::Close(last) => {
+                out.extend_from_slice(last);
+                break;
+            }
+        }
+        if out.len() >= WRITE_BATCH {
+            if wr.write_all(&out).await.is_err() {
+                return;
+            }
+            out.clear();
+        }
+    }
+    if !out.is_empty() {
+        let _ = wr.write_all(&out).await;
+    }
+    let _ = wr.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roost_resp::OwnedArgs;
+
+    #[test]
+    fn auth_follows_redis_auth_semantics() {
+        let mut s = Session { authenticated: false, slot: 0 };
+        let args = OwnedArgs::from_slices([&b"AUTH"[..], b"pw"]);
+        assert_eq!(auth(None, &mut s, &args.args()), b"-ERR Client sent AUTH, but no password is set\r\n");
+        assert_eq!(auth(Some("other"), &mut s, &args.args()), b"-ERR invalid password\r\n");
+        assert!(!s.authenticated);
+        assert_eq!(auth(Some("pw"), &mut s, &args.args()), b"+OK\r\n");
+        assert!(s.authenticated);
+        let two = OwnedArgs::from_slices([&b"AUTH"[..], b"default", b"pw"]);
+        assert_eq!(auth(Some("pw"), &mut s, &two.args()), b"+OK\r\n");
+    }
+
+    fn ready(bytes: &[u8]) -> oneshot::Receiver<Reply> {
+        let (tx, rx) = oneshot::channel();
+        let _ = tx.send(Reply::Data(bytes.to_vec()));
+        rx
+    }
+
+    fn merged(kind: SplitKind, nkeys: usize, parts: Vec<(oneshot::Receiver<Reply>, Vec<usize>)>) -> Vec<u8> {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let mut out = Vec::new();
+        rt.block_on(merge(kind, nkeys, parts, &mut out));
+        out
+    }
+
+    #[test]
+    fn mget_parts_merge_in_key_order() {
+        let out = merged(
+            SplitKind::Mget,
+            4,
+            vec![
+                (ready(b"*2\r\n$1\r\nc\r\n$-1\r\n"), vec![0, 2]),
+                (ready(b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"), vec![1, 3]),
+            ],
+        );
+        assert_eq!(out, b"*4\r\n$1\r\nc\r\n$1\r\na\r\n$-1\r\n$1\r\nb\r\n");
+    }
+
+    #[test]
+    fn sums_and_mset() {
+        assert_eq!(
+            merged(SplitKind::Sum, 3, vec![(ready(b":1\r\n"), vec![0]), (ready(b":2\r\n"), vec![1, 2])]),
+            b":3\r\n"
+        );
+        assert_eq!(
+            merged(SplitKind::Mset, 2, vec![(ready(b"+OK\r\n"), vec![0]), (ready(b"+OK\r\n"), vec![1])]),
+            b"+OK\r\n"
+        );
+    }
+
+    #[test]
+    fn one_failed_part_fails_the_whole_command() {
+        let (tx, rx) = oneshot::channel();
+        let _ = tx.send(Reply::Failed(reason::REFUSED));
+        let out = merged(SplitKind::Mget, 2, vec![(ready(b"*1\r\n$1\r\na\r\n"), vec![0]), (rx, vec![1])]);
+        assert_eq!(out, b"-ERR Connection refused\r\n");
+        let out = merged(SplitKind::Sum, 2, vec![(ready(b"-NOAUTH x\r\n"), vec![0]), (ready(b":1\r\n"), vec![1])]);
+        assert_eq!(out, b"-NOAUTH x\r\n");
+    }
+}

@@ -1,0 +1,355 @@
+//! Stats on the stats port: nutcracker's JSON (its field names, so existing collectors keep
+//! working) and the same counters as Prometheus text for `GET /metrics`.
+//!
+//! Values are read live from the counters rather than aggregated every `-i` milliseconds, so
+//! they never lag.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use crate::pool::{unix_secs, PoolShared, LATENCY_BOUNDS_US};
+use crate::server::{RunOptions, CURR_CONNECTIONS, TOTAL_CONNECTIONS};
+
+/// What each field means, for `-D` (describe stats).
+pub const DESCRIPTIONS: &[(&str, &str)] = &[
+    ("client_eof", "pool: # eof on client connections"),
+    ("client_err", "pool: # errors on client connections"),
+    ("client_connections", "pool: # active client connections"),
+    ("server_ejects", "pool: # times backend server was ejected"),
+    ("forward_error", "pool: # times we encountered a forwarding error"),
+    ("fragments", "pool: # fragments created from a multi-vector request"),
+    ("server_eof", "server: # eof on server connections"),
+    ("server_err", "server: # errors on server connections"),
+    ("server_timedout", "server: # timeouts on server connections"),
+    ("server_connections", "server: # active server connections"),
+    ("server_ejected_at", "server: timestamp when server was ejected in usec since epoch"),
+    ("requests", "server: # requests"),
+    ("request_bytes", "server: total request bytes"),
+    ("responses", "server: # responses"),
+    ("response_bytes", "server: total response bytes"),
+    ("in_queue", "server: # requests in incoming queue"),
+    ("in_queue_bytes", "server: current request bytes in incoming queue"),
+    ("out_queue", "server: # requests in outgoing queue"),
+    ("out_queue_bytes", "server: current request bytes in outgoing queue"),
+];
+
+/// A JSON string literal.
+fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
+}
+
+pub fn render(pools: &[Arc<PoolShared>], started: u64, _opts: &RunOptions) -> String {
+    let now = unix_secs();
+    let mut j = String::with_capacity(1024);
+    let _ = write!(
+        j,
+        "{{\"service\":\"nutcracker\", \"source\":{}, \"version\":{}, \"uptime\":{}, \"timestamp\":{}, \
+         \"total_connections\":{}, \"curr_connections\":{}",
+        quoted(&hostname()),
+        quoted(env!("CARGO_PKG_VERSION")),
+        now.saturating_sub(started),
+        now,
+        TOTAL_CONNECTIONS.load(Relaxed),
+        CURR_CONNECTIONS.load(Relaxed)
+    );
+    for p in pools {
+        let s = &p.stats;
+        let _ = write!(
+            j,
+            ", {}: {{\"client_eof\":{}, \"client_err\":{}, \"client_connections\":{}, \"server_ejects\":{}, \
+             \"forward_error\":{}, \"fragments\":{}",
+            quoted(&p.cfg.name),
+            s.client_eof.load(Relaxed),
+            s.client_err.load(Relaxed),
+            s.client_connections.load(Relaxed),
+            s.server_ejects.load(Relaxed),
+            s.forward_error.load(Relaxed),
+            s.fragments.load(Relaxed)
+        );
+        for (cfg, st) in p.cfg.servers.iter().zip(&p.servers) {
+            let v = &st.stats;
+            let _ = write!(
+                j,
+                ", {}: {{\"server_eof\":{}, \"server_err\":{}, \"server_timedout\":{}, \"server_connections\":{}, \
+                 \"server_ejected_at\":{}, \"requests\":{}, \"request_bytes\":{}, \"responses\":{}, \
+                 \"response_bytes\":{}, \"in_queue\":{}, \"in_queue_bytes\":{}, \"out_queue\":{}, \
+                 \"out_queue_bytes\":{}}}",
+                quoted(&cfg.name),
+                v.server_eof.load(Relaxed),
+                v.server_err.load(Relaxed),
+                v.server_timedout.load(Relaxed),
+                v.server_connections.load(Relaxed),
+                v.server_ejected_at.load(Relaxed) * 1_000_000,
+                v.requests.load(Relaxed),
+                v.request_bytes.load(Relaxed),
+                v.responses.load(Relaxed),
+                v.response_bytes.load(Relaxed),
+                v.in_queue.load(Relaxed),
+                v.in_queue_bytes.load(Relaxed),
+                v.out_queue.load(Relaxed),
+                v.out_queue_bytes.load(Relaxed)
+            );
+        }
+        j.push('}');
+    }
+    j.push_str("}\n");
+    j
+}
+
+/// `{"pool": [{"key": "...", "requests": N}, ...], ...}`: each pool's hottest keys over the last
+/// stats interval, most requested first.
+pub fn render_hot_keys(pools: &[Arc<PoolShared>]) -> String {
+    let mut j = String::from("{");
+    for (i, p) in pools.iter().enumerate() {
+        if i > 0 {
+            j.push_str(", ");
+        }
+        let _ = write!(j, "{}: [", quoted(&p.cfg.name));
+        for (n, (key, count)) in p.hot_keys().iter().enumerate() {
+            if n > 0 {
+                j.push_str(", ");
+            }
+            let _ = write!(j, "{{\"key\":{}, \"requests\":{count}}}", quoted(&String::from_utf8_lossy(key)));
+        }
+        j.push(']');
+    }
+    j.push_str("}\n");
+    j
+}
+
+/// A Prometheus label value.
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// The counters in Prometheus text format, per pool and per server.
+pub fn render_prometheus(pools: &[Arc<PoolShared>]) -> String {
+    let mut m = String::with_capacity(4096);
+    let mut family = |name: &str, kind: &str, help: &str, rows: &mut dyn Iterator<Item = (String, u64)>| {
+        let _ = writeln!(m, "# HELP roost_proxy_{name} {help}");
+        let _ = writeln!(m, "# TYPE roost_proxy_{name} {kind}");
+        for (labels, v) in rows {
+            let _ = writeln!(m, "roost_proxy_{name}{{{labels}}} {v}");
+        }
+    };
+    let pool_rows = |f: &dyn Fn(&PoolShared) -> u64| -> Vec<(String, u64)> {
+        pools.iter().map(|p| (format!("pool=\"{}\"", label(&p.cfg.name)), f(p))).collect()
+    };
+    let server_rows = |f: &dyn Fn(&PoolShared, usize) -> u64| -> Vec<(String, u64)> {
+        pools
+            .iter()
+            .flat_map(|p| {
+                p.cfg.servers.iter().enumerate().map(move |(i, s)| {
+                    (format!("pool=\"{}\",server=\"{}\"", label(&p.cfg.name), label(&s.name)), f(p, i))
+                })
+            })
+            .collect()
+    };
+    let n = |v: i64| v.max(0) as u64;
+    family(
+        "client_connections",
+        "gauge",
+        "Client connections open now.",
+        &mut pool_rows(&|p| n(p.stats.client_connections.load(Relaxed))).into_iter(),
+    );
+    family(
+        "client_eof_total",
+        "counter",
+        "Client connections closed by the client.",
+        &mut pool_rows(&|p| p.stats.client_eof.load(Relaxed)).into_iter(),
+    );
+    family(
+        "client_err_total",
+        "counter",
+        "Client connections closed on an error.",
+        &mut pool_rows(&|p| p.stats.client_err.load(Relaxed)).into_iter(),
+    );
+    family(
+        "server_ejects_total",
+        "counter",
+        "Times a backend server was ejected.",
+        &mut pool_rows(&|p| p.stats.server_ejects.load(Relaxed)).into_iter(),
+    );
+    family(
+        "forward_error_total",
+        "counter",
+        "Requests that could not be forwarded (no live server).",
+        &mut pool_rows(&|p| p.stats.forward_error.load(Relaxed)).into_iter(),
+    );
+    family(
+        "fragments_total",
+        "counter",
+        "Sub-requests created by splitting multi-key commands.",
+        &mut pool_rows(&|p| p.stats.fragments.load(Relaxed)).into_iter(),
+    );
+    family(
+        "server_requests_total",
+        "counter",
+        "Requests sent to the server.",
+        &mut server_rows(&|p, i| p.servers[i].stats.requests.load(Relaxed)).into_iter(),
+    );
+    family(
+        "server_request_bytes_total",
+        "counter",
+        "Request bytes sent to the server.",
+        &mut server_rows(&|p, i| p.servers[i].stats.request_bytes.load(Relaxed)).into_iter(),
+    );
+    family(
+        "server_responses_total",
+        "counter",
+        "Replies received from the server.",
+        &mut server_rows(&|p, i| p.servers[i].stats.responses.load(Relaxed)).into_iter(),
+    );
+    family(
+        "server_response_bytes_total",
+        "counter",
+        "Reply bytes received from the server.",
+        &mut server_rows(&|p, i| p.servers[i].stats.response_bytes.load(Relaxed)).into_iter(),
+    );
+    family(
+        "server_eof_total",
+        "counter",
+        "Server connections closed by the server.",
+        &mut server_rows(&|p, i| p.servers[i].stats.server_eof.load(Relaxed)).into_iter(),
+    );
+    family(
+        "server_err_total",
+        "counter",
+        "Server connections that failed (connect, I/O or protocol errors).",
+        &mut server_rows(&|p, i| p.servers[i].stats.server_err.load(Relaxed)).into_iter(),
+    );
+    family(
+        "server_timedout_total",
+        "counter",
+        "Server connections closed by the request timeout.",
+        &mut server_rows(&|p, i| p.servers[i].stats.server_timedout.load(Relaxed)).into_iter(),
+    );
+    family(
+        "server_connections",
+        "gauge",
+        "Server connections open now, over all worker threads.",
+        &mut server_rows(&|p, i| n(p.servers[i].stats.server_connections.load(Relaxed))).into_iter(),
+    );
+    family(
+        "server_outstanding_requests",
+        "gauge",
+        "Requests sent to the server and not answered yet.",
+        &mut server_rows(&|p, i| n(p.servers[i].stats.out_queue.load(Relaxed))).into_iter(),
+    );
+    family(
+        "server_ejected",
+        "gauge",
+        "1 while the server is ejected from the ring.",
+        &mut server_rows(&|p, i| u64::from(p.is_ejected(i))).into_iter(),
+    );
+    let _ = writeln!(m, "# HELP roost_proxy_hot_key_requests Requests for the pool's hottest keys in the last stats interval (estimated from a sample).");
+    let _ = writeln!(m, "# TYPE roost_proxy_hot_key_requests gauge");
+    for p in pools {
+        for (key, n) in p.hot_keys() {
+            let key = label(&String::from_utf8_lossy(&key));
+            let _ = writeln!(m, "roost_proxy_hot_key_requests{{pool=\"{}\",key=\"{key}\"}} {n}", label(&p.cfg.name));
+        }
+    }
+    let _ = writeln!(m, "# HELP roost_proxy_server_latency_seconds Time from queueing a request to its reply.");
+    let _ = writeln!(m, "# TYPE roost_proxy_server_latency_seconds histogram");
+    for p in pools {
+        for (cfg, st) in p.cfg.servers.iter().zip(&p.servers) {
+            let labels = format!("pool=\"{}\",server=\"{}\"", label(&p.cfg.name), label(&cfg.name));
+            let lat = &st.stats.latency;
+            let mut cumulative = 0u64;
+            for (i, bucket) in lat.buckets.iter().enumerate() {
+                cumulative += bucket.load(Relaxed);
+                let le = match LATENCY_BOUNDS_US.get(i) {
+                    Some(us) => format!("{}", *us as f64 / 1e6),
+                    None => "+Inf".to_string(),
+                };
+                let _ = writeln!(m, "roost_proxy_server_latency_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}");
+            }
+            let sum = lat.sum_us.load(Relaxed) as f64 / 1e6;
+            let _ = writeln!(m, "roost_proxy_server_latency_seconds_sum{{{labels}}} {sum}");
+            let _ = writeln!(m, "roost_proxy_server_latency_seconds_count{{{labels}}} {cumulative}");
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn renders_nutcracker_field_names() {
+        let cfg = Config::load_str(
+            "alpha:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:7001:1 server1\n   - 127.0.0.1:7002:1 se\"r\n",
+            "t",
+        )
+        .unwrap();
+        let pools: Vec<Arc<PoolShared>> =
+            cfg.pools.into_iter().enumerate().map(|(i, p)| Arc::new(PoolShared::new(i, p))).collect();
+        pools[0].stats.client_eof.fetch_add(3, Relaxed);
+        let j = render(&pools, unix_secs(), &RunOptions::default());
+        assert!(j.starts_with("{\"service\":\"nutcracker\""));
+        assert!(j.contains("\"alpha\": {\"client_eof\":3,"));
+        assert!(j.contains("\"server1\": {\"server_eof\":0,"));
+        assert!(j.contains("\"se\\\"r\": {"));
+        assert!(j.trim_end().ends_with("}}}"));
+        for (field, _) in DESCRIPTIONS {
+            assert!(j.contains(&format!("\"{field}\":")), "{field}");
+        }
+    }
+
+    #[test]
+    fn prometheus_text_has_labels_per_pool_and_server() {
+        let cfg = Config::load_str(
+            "alpha:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:7001:1 server1\n   - 127.0.0.1:7002:1 se\"r\n",
+            "t",
+        )
+        .unwrap();
+        let pools: Vec<Arc<PoolShared>> =
+            cfg.pools.into_iter().enumerate().map(|(i, p)| Arc::new(PoolShared::new(i, p))).collect();
+        // Sorted by name length: se"r is server 0, server1 is server 1.
+        pools[0].servers[1].stats.requests.fetch_add(7, Relaxed);
+        let m = render_prometheus(&pools);
+        assert!(m.contains("# TYPE roost_proxy_server_requests_total counter\n"));
+        assert!(m.contains("roost_proxy_server_requests_total{pool=\"alpha\",server=\"server1\"} 7\n"), "{m}");
+        assert!(m.contains("roost_proxy_server_ejected{pool=\"alpha\",server=\"se\\\"r\"} 0\n"), "{m}");
+        assert!(m.contains("roost_proxy_client_connections{pool=\"alpha\"} 0\n"));
+        pools[0].servers[1].stats.latency.observe(300);
+        let m = render_prometheus(&pools);
+        assert!(
+            m.contains(
+                "roost_proxy_server_latency_seconds_bucket{pool=\"alpha\",server=\"server1\",le=\"0.00025\"} 0\n"
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains(
+                "roost_proxy_server_latency_seconds_bucket{pool=\"alpha\",server=\"server1\",le=\"0.0005\"} 1\n"
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains("roost_proxy_server_latency_seconds_bucket{pool=\"alpha\",server=\"server1\",le=\"+Inf\"} 1\n")
+        );
+        assert!(m.contains("roost_proxy_server_latency_seconds_count{pool=\"alpha\",server=\"server1\"} 1\n"));
+    }
+}
