@@ -8,6 +8,8 @@
 # Usage: scripts/bench-vs-redis.sh [rounds] [requests]
 #   TESTS=get,set environment variable: the redis-benchmark tests to run (default: the core
 #   string tests and the data-type tests Roost supports).
+#   EVALSHA=0 skips the scripting test: EVALSHA of a small rate-limiter script (INCR, and EXPIRE
+#   on the first hit) on random keys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
@@ -42,6 +44,13 @@ run_rounds() { # $1 = label, $2 = pipeline, $3 = benchmark pin prefix
       redis-cli -p "$port" flushall >/dev/null
       $3 redis-benchmark -p "$port" -t "$TESTS" -c 50 -r 100000 -n "$REQUESTS" -P "$2" --csv 2>/dev/null \
         | tail -n +2 | sed "s/^/$target,$round,/" >>"$out"
+      if [ "${EVALSHA:-1}" = 1 ]; then
+        local sha
+        sha=$(redis-cli -p "$port" script load "$LIMITER")
+        $3 redis-benchmark -p "$port" -c 50 -r 100000 -n "$REQUESTS" -P "$2" --csv \
+          evalsha "$sha" 1 "rate:__rand_int__" 2>/dev/null \
+          | tail -n +2 | sed 's/^"[^"]*"/"EVALSHA limiter"/' | sed "s/^/$target,$round,/" >>"$out"
+      fi
     done
   done
   python3 - "$1" "$out" <<'PY'
@@ -58,6 +67,8 @@ for test, by in rps.items():
     print(f"{test:<16}{r:>14,.0f}{d:>14,.0f}{(r / d if d else 0):>8.2f}")
 PY
 }
+
+LIMITER="local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], 60) end return n"
 
 echo "Roost vs redis-server: redis-benchmark -t $TESTS -c 50 -r 100000 -n $REQUESTS, median of $ROUNDS interleaved rounds"
 start_servers "taskset -c 0" "--threads 1"

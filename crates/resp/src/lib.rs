@@ -6,6 +6,8 @@
 
 mod parse;
 mod reply;
+mod value;
 
 pub use parse::{parse_i64, split_args, Args, Limits, OwnedArgs, ParseError, RequestParser};
 pub use reply::{format_double, int_digits, write_int, ReplyBuf};
+pub use value::{parse_reply, RespValue};

@@ -336,3 +336,41 @@ fn world_stopping_transactions_and_plain_traffic_interleave_safely() {
     assert_eq!(c.cmd_str(&["GET", "plain"]), "$4\r\n2000\r\n");
     assert_eq!(c.cmd_str(&["GET", "w1"]), "$3\r\n400\r\n");
 }
+
+/// INCR inside MULTI and a Lua read-modify-write (GET, then SET of the value plus one) on the
+/// same key, from clients spread over both worker threads: no update is lost, so the final value
+/// is exactly the number of operations.
+#[test]
+fn multi_increments_and_lua_read_modify_writes_do_not_lose_updates() {
+    let roost = TestServer::start(&["--threads", "2"]);
+    let port = roost.port;
+    let script = "local v = tonumber(redis.call('GET', KEYS[1]) or '0') redis.call('SET', KEYS[1], v + 1) return v + 1";
+    let mut setup = roost.raw();
+    let sha = setup.cmd_str(&["SCRIPT", "LOAD", script]);
+    let sha = sha.split("\r\n").nth(1).unwrap().to_string();
+    let threads: Vec<_> = (0..6)
+        .map(|t| {
+            let sha = sha.clone();
+            std::thread::spawn(move || {
+                let mut c = RawClient::connect(port);
+                for _ in 0..250 {
+                    if t % 2 == 0 {
+                        c.send(&encode(&[b"MULTI"]));
+                        c.send(&encode(&[b"INCR", b"shared"]));
+                        c.send(&encode(&[b"EXEC"]));
+                        assert_eq!(c.read_reply(), b"+OK\r\n");
+                        assert_eq!(c.read_reply(), b"+QUEUED\r\n");
+                        assert!(c.read_reply().starts_with(b"*1\r\n:"));
+                    } else {
+                        let r = c.cmd_str(&["EVALSHA", &sha, "1", "shared"]);
+                        assert!(r.starts_with(':'), "{r}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(setup.cmd_str(&["GET", "shared"]), "$4\r\n1500\r\n");
+}

@@ -36,6 +36,8 @@ pub struct ClientHandle {
     /// Channels + patterns + shard channels subscribed to (mirrors `ClientState::subscriptions`
     /// for other threads: tracking redirection needs to know whether a client is subscribed).
     pub subscriptions: AtomicUsize,
+    /// Its CLIENT TRACKING mode, for the writers that send it invalidations.
+    pub tracking: crate::tracking::Shared,
 }
 
 #[derive(Clone, Default)]
@@ -69,6 +71,7 @@ impl ClientHandle {
             outbox_signal: Notify::new(),
             resp3: AtomicBool::new(false),
             subscriptions: AtomicUsize::new(0),
+            tracking: Default::default(),
         }
     }
 
@@ -126,6 +129,7 @@ pub struct ClientState {
     /// subscribed.
     pub subscriptions: usize,
     pub watching: Option<Box<crate::watch::Watching>>,
+    pub tracking: crate::tracking::Local,
 }
 
 impl ClientState {
@@ -140,6 +144,7 @@ impl ClientState {
             multi: None,
             subscriptions: 0,
             watching: None,
+            tracking: Default::default(),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use roost_resp::{Args, Limits, OwnedArgs, ReplyBuf, RequestParser};
@@ -41,7 +41,7 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
             0 => server.live.timeout_secs.load(Ordering::Relaxed),
             _ => 0,
         };
-        let read = stream.read_buf(&mut input);
+        let read = read_some(&stream, &mut input);
         let n = tokio::select! {
             r = read => r,
             _ = handle.kill_signal.notified() => break 'conn,
@@ -49,7 +49,12 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
             _ = handle.outbox_signal.notified() => {
                 let messages = std::mem::take(&mut *handle.outbox.lock());
                 if !messages.is_empty() {
-                    if stream.write_all(&messages).await.is_err() {
+                    // A subscriber killed for not reading must not stay parked on a full socket.
+                    let written = tokio::select! {
+                        r = stream.write_all(&messages) => r.is_ok(),
+                        _ = handle.kill_signal.notified() => false,
+                    };
+                    if !written {
                         break 'conn;
                     }
                     stats.net_output_bytes.fetch_add(messages.len() as u64, Ordering::Relaxed);
@@ -205,6 +210,8 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
     if let Some(mut watching) = client.watching.take() {
         server.watches.unwatch_all(&mut watching);
     }
+    server.pubsub.forget_client(&handle);
+    crate::tracking::disable(&server, &handle, &mut client);
     server.unregister(handle.id);
 }
 
@@ -225,7 +232,14 @@ async fn park(
     reply: &mut ReplyBuf,
     args: &Args<'_>,
 ) -> Admission {
-    let allow_busy = server.commands.get(args.get(0)).is_some_and(|(spec, _)| spec.has(flags::ALLOW_BUSY));
+    // SCRIPT KILL is allowed while SCRIPT LOAD is not: the subcommand decides.
+    let allow_busy = server.commands.get(args.get(0)).is_some_and(|(spec, _)| {
+        let spec = match (spec.subcommands.is_empty(), args.len() >= 2) {
+            (false, true) => find_subcommand(spec, args.get(1)).unwrap_or(spec),
+            _ => spec,
+        };
+        spec.has(flags::ALLOW_BUSY)
+    });
     let threshold: u64 =
         server.config.read().get_one("busy-reply-threshold").and_then(|v| v.parse().ok()).unwrap_or(5000);
     loop {
@@ -338,6 +352,43 @@ async fn wait_until_served(p: &mut Parts<'_>, args: &Args<'_>, request: BlockReq
     };
     p.server.blocking.unregister(&waiter);
     keep
+}
+
+/// Reads what the socket holds into `input`'s spare room. A read that leaves room unfilled has
+/// drained the socket, so the stream is marked not ready there and then: the next wait goes
+/// straight to the poller instead of first spending a system call on a read that would only
+/// say "nothing yet". (The runtime keeps any readiness event that arrived meanwhile.)
+async fn read_some(stream: &TcpStream, input: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let fd = stream.as_raw_fd();
+    loop {
+        stream.readable().await?;
+        let mut got = 0;
+        let result = stream.try_io(tokio::io::Interest::READABLE, || {
+            let spare = input.spare_capacity_mut();
+            let room = spare.len();
+            // SAFETY: the kernel writes at most `room` bytes into the spare capacity, and only
+            // the bytes it reports written are then counted as initialised.
+            let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), room) };
+            if n < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let n = n as usize;
+            unsafe { input.set_len(input.len() + n) };
+            got = n;
+            if n > 0 && n < room {
+                return Err(std::io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        match result {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && got > 0 => return Ok(got),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 async fn idle_deadline(timeout_secs: u64) {
@@ -527,6 +578,9 @@ fn world_needed(ctx: &Ctx, spec: &CommandSpec) -> Option<Holder> {
 /// Runs a command already resolved and checked (name, subcommand, arity, permissions): the
 /// common end of client requests, queued transaction commands and commands called by scripts.
 pub(crate) fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize, args: &Args) {
+    if ctx.client.tracking.on {
+        crate::tracking::before_command(ctx, spec, stat, args);
+    }
     let result = (spec.run)(ctx, args);
     let now = Instant::now();
     let ns = now.saturating_duration_since(*ctx.clock).as_nanos() as u64;
@@ -546,6 +600,9 @@ pub(crate) fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize
         // just joined would only wake itself.
         if ctx.server.blocking.blocked_clients() > 0 && ctx.client.block.is_none() {
             wake_blocked(ctx.server, spec, args);
+        }
+        if ctx.server.tracking.any() {
+            crate::tracking::keys_written(ctx, spec, args);
         }
     }
     if let Err(e) = result {

@@ -18,8 +18,12 @@ pub mod gate;
 pub mod log;
 pub mod metrics;
 pub mod net;
+pub mod notify;
+pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod stats;
+pub mod tracking;
 pub mod watch;
 
 use std::sync::Arc;
@@ -62,6 +66,7 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     std::env::set_current_dir(config.dir()).map_err(|e| format!("Can't chdir to '{}': {e}", config.dir().display()))?;
     let server = Arc::new(Server::new(config, threads)?);
+    notify::install(&server);
     log(
         NOTICE,
         &format!(

@@ -112,6 +112,12 @@ pub struct Server {
     pub watches: Watches,
     /// Time spent in active expiry, for INFO's expire_cycle_cpu_milliseconds.
     pub expire_cycle_ms: AtomicU64,
+    /// Subscriptions, message delivery and the keyspace notification classes.
+    pub pubsub: crate::pubsub::PubSub,
+    /// Lua scripting: the engine and the state of the script in progress.
+    pub scripting: crate::scripting::Scripting,
+    /// CLIENT TRACKING: who read which keys, and the broadcasting prefixes.
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Server {
@@ -142,6 +148,9 @@ impl Server {
             gate: Gate::default(),
             watches: Watches::default(),
             expire_cycle_ms: AtomicU64::new(0),
+            pubsub: crate::pubsub::PubSub::new(),
+            scripting: crate::scripting::Scripting::new(roost_config::REDIS_VERSION)?,
+            tracking: Default::default(),
         };
         server.apply_config(&server.config.read());
         Ok(server)
@@ -151,6 +160,8 @@ impl Server {
     /// the hot-path atomics and the keyspace's encoding thresholds.
     pub fn apply_config(&self, config: &Config) {
         self.live.refresh(config);
+        self.pubsub.apply_config(config);
+        self.tracking.apply_config(config);
         for name in roost_store::EncodingLimits::DIRECTIVES {
             if let Some(v) = config.get_one(name).and_then(|v| v.parse().ok()) {
                 self.keyspace.limits.set(name, v);

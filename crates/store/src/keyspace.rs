@@ -32,7 +32,9 @@ impl Shard {
         if self.dbs.len() <= db {
             self.dbs.resize_with(db + 1, Table::default);
         }
-        &mut self.dbs[db]
+        let table = &mut self.dbs[db];
+        table.db = db;
+        table
     }
 
     pub fn db_ref(&self, db: usize) -> Option<&Table> {
@@ -44,6 +46,9 @@ impl Shard {
     }
 
     pub fn tables_mut(&mut self) -> &mut [Table] {
+        for (db, t) in self.dbs.iter_mut().enumerate() {
+            t.db = db;
+        }
         &mut self.dbs
     }
 }

@@ -5,6 +5,7 @@
 //! key enumeration (SCAN/KEYS/RANDOMKEY), Redis's glob matching.
 //! Never: sockets, the wire format, configuration files. Callers bring the time and the locks order.
 
+pub mod events;
 pub mod glob;
 pub mod hash;
 pub mod hyperloglog;

@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
+use crate::events;
 use crate::value::{Key, Value};
 
 pub fn now_ms() -> u64 {
@@ -58,6 +59,9 @@ pub struct Table {
     expires: IndexMap<Key, u64, RandomState>,
     /// Keys removed because their time was up (INFO's expired_keys).
     pub expired: u64,
+    /// The database this table belongs to, for reports of added and expired keys; the shard
+    /// sets it whenever it hands the table out, so a SWAPDB never leaves it stale.
+    pub(crate) db: usize,
 }
 
 impl Table {
@@ -113,6 +117,7 @@ impl Table {
         if let Some((k, _)) = self.map.swap_remove_index(idx) {
             self.expires.swap_remove(k.as_bytes());
             self.expired += 1;
+            events::expired(self.db, k.as_bytes());
         }
     }
 
@@ -147,6 +152,7 @@ impl Table {
             None => {
                 self.reserve_one();
                 self.map.insert(Key::new(key), entry);
+                events::added(self.db, key);
                 false
             }
         };
@@ -175,6 +181,7 @@ impl Table {
             expire_at = self.expires.swap_remove(key).unwrap_or(0);
             if expire_at <= now_ms() {
                 self.expired += 1;
+                events::expired(self.db, key);
                 return None;
             }
         }

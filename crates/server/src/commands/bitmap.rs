@@ -14,6 +14,7 @@ use super::{is, parse_int, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::{self, class, notify};
 
 const ONE_KEY: Keys = Keys::Range { first: 1, last: 1, step: 1 };
 const READ_SLOW: &[&str] = &["@read", "@bitmap", "@slow"];
@@ -160,6 +161,7 @@ fn setbit(ctx: &mut Ctx, args: &Args) -> CmdResult {
         *byte &= !mask;
     }
     drop(shard);
+    notify(ctx, class::STRING, "setbit", key);
     ctx.reply.int(old as i64);
     Ok(())
 }
@@ -169,7 +171,7 @@ fn getbit(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let found = string_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(found.is_some());
+    notify::count_lookup(ctx, found.is_some(), key);
     let bit = found.map_or(0, |s| {
         let mut scratch = [0u8; 20];
         let bytes = s.bytes(&mut scratch);
@@ -268,7 +270,7 @@ fn bitcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     // Redis 7.0 looks the key up before reading the range: a missing key is 0 whatever follows.
     let found = string_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(found.is_some());
+    notify::count_lookup(ctx, found.is_some(), key);
     let Some(s) = found else {
         drop(shard);
         ctx.reply.int(0);
@@ -313,7 +315,7 @@ fn bitpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let found = string_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(found.is_some());
+    notify::count_lookup(ctx, found.is_some(), key);
     let Some(s) = found else {
         // A missing key is an endless run of zero bits.
         drop(shard);
@@ -386,12 +388,15 @@ fn bitop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut longest = 0;
     for key in sources.iter() {
         let found = string_at(locked.table(db, key), key)?;
-        ctx.count_lookup(found.is_some());
+        notify::count_lookup(ctx, found.is_some(), key);
         longest = longest.max(found.map_or(0, |s| s.len()));
     }
     if longest == 0 {
-        locked.table(db, dest).remove(dest);
+        let deleted = locked.table(db, dest).remove(dest).is_some();
         drop(locked);
+        if deleted {
+            notify(ctx, class::GENERIC, "del", dest);
+        }
         ctx.reply.int(0);
         return Ok(());
     }
@@ -420,6 +425,7 @@ fn bitop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     // Stored raw, never as an integer, and without the destination's old TTL, as Redis does.
     locked.table(db, dest).set(dest, Value::Str(StrValue::Raw(Box::new(result))), 0);
     drop(locked);
+    notify(ctx, class::STRING, "set", dest);
     ctx.reply.int(longest as i64);
     Ok(())
 }
@@ -612,7 +618,7 @@ fn bitfield_generic(ctx: &mut Ctx, args: &Args, read_only: bool) -> CmdResult {
     let table = shard.db(ctx.client.db);
     if !writes {
         let found = string_at(table, key)?;
-        ctx.count_lookup(found.is_some());
+        notify::count_lookup(ctx, found.is_some(), key);
         let mut scratch = [0u8; 20];
         let bytes = found.map_or(&[][..], |s| s.bytes(&mut scratch));
         ctx.reply.array(fields.len());
@@ -626,15 +632,23 @@ fn bitfield_generic(ctx: &mut Ctx, args: &Args, read_only: bool) -> CmdResult {
     let end = fields.iter().filter(|f| f.op != FieldOp::Get).map(|f| f.offset + f.bits as u64 - 1).max();
     let bytes = writable(table, key, (end.unwrap_or(0) / 8) as usize + 1)?;
     ctx.reply.array(fields.len());
+    let mut changes = 0;
     for f in &fields {
         if f.op == FieldOp::Get {
             ctx.reply.int(field_value(f, read_bits(bytes, f.offset, f.bits)));
             continue;
         }
         match write_field(bytes, f) {
-            Some(v) => ctx.reply.int(v),
+            Some(v) => {
+                changes += 1;
+                ctx.reply.int(v);
+            }
             None => ctx.reply.null(),
         }
+    }
+    drop(shard);
+    if changes > 0 {
+        notify(ctx, class::STRING, "setbit", key);
     }
     Ok(())
 }

@@ -123,6 +123,39 @@ pub const CLIENT: CommandSpec = CommandSpec {
             run: no_evict,
             ..ADMIN_SUB
         },
+        CommandSpec {
+            name: "client|tracking",
+            arity: -3,
+            since: "6.0.0",
+            summary: "Enable or disable server assisted client side caching support",
+            complexity: "O(1). Some options may introduce additional complexity.",
+            run: super::tracking::tracking,
+            ..SUB
+        },
+        CommandSpec {
+            name: "client|caching",
+            arity: 3,
+            since: "6.0.0",
+            summary: "Instruct the server about tracking or not keys in the next request",
+            run: super::tracking::caching,
+            ..SUB
+        },
+        CommandSpec {
+            name: "client|getredir",
+            arity: 2,
+            since: "6.0.0",
+            summary: "Get tracking notifications redirection client ID if any",
+            run: super::tracking::getredir,
+            ..SUB
+        },
+        CommandSpec {
+            name: "client|trackinginfo",
+            arity: 2,
+            since: "6.2.0",
+            summary: "Return information about server assisted client side caching for the current connection",
+            run: super::tracking::trackinginfo,
+            ..SUB
+        },
         // Redis 7.2's: clients (redis-py, go-redis, ...) send it on connect.
         CommandSpec {
             name: "client|setinfo",
@@ -320,9 +353,14 @@ impl ClientType {
         }
     }
 
-    /// Every connection is a normal client until Roost has replication and pub/sub.
-    pub fn of(_handle: &ClientHandle) -> ClientType {
-        ClientType::Normal
+    /// A subscribed connection is a pubsub client (CLIENT LIST/KILL TYPE, output buffer limit
+    /// class); every other one is normal until Roost has replication.
+    pub fn of(handle: &ClientHandle) -> ClientType {
+        if handle.subscriptions.load(Ordering::Relaxed) > 0 {
+            ClientType::Pubsub
+        } else {
+            ClientType::Normal
+        }
     }
 }
 
@@ -357,6 +395,20 @@ const REPLY_BUF_INITIAL: usize = 16 * 1024;
 pub fn client_info_line(server: &Server, h: &ClientHandle, caller: Option<&Caller>) -> String {
     let meta = h.meta.lock().clone();
     let mut flags = String::new();
+    let (sub, psub, ssub) = server.pubsub.client_counts(h.id);
+    if sub + psub + ssub > 0 {
+        flags.push('P');
+    }
+    let tracking = h.tracking.list_info();
+    if tracking.on {
+        flags.push('t');
+    }
+    if tracking.broken {
+        flags.push('R');
+    }
+    if tracking.bcast {
+        flags.push('B');
+    }
     if meta.no_evict {
         flags.push('e');
     }
@@ -389,9 +441,9 @@ pub fn client_info_line(server: &Server, h: &ClientHandle, caller: Option<&Calle
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 \
          qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events={} \
-         cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+         cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         h.id,
         h.addr,
         h.laddr,
@@ -401,6 +453,9 @@ pub fn client_info_line(server: &Server, h: &ClientHandle, caller: Option<&Calle
         idle,
         flags,
         meta.db,
+        sub,
+        psub,
+        ssub,
         qbuf,
         qbuf_free,
         argv_mem,
@@ -411,6 +466,7 @@ pub fn client_info_line(server: &Server, h: &ClientHandle, caller: Option<&Calle
         events,
         cmd,
         meta.user,
+        tracking.redirect,
         meta.resp,
         String::from_utf8_lossy(&meta.lib_name),
         String::from_utf8_lossy(&meta.lib_ver),

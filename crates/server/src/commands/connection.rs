@@ -101,6 +101,13 @@ pub const RESET: CommandSpec = CommandSpec {
 };
 
 fn ping(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if ctx.client.subscriptions > 0 && !ctx.reply.resp3 && args.len() <= 2 {
+        // A RESP2 subscriber can only tell replies from messages by their shape.
+        ctx.reply.array(2);
+        ctx.reply.bulk(b"pong");
+        ctx.reply.bulk(if args.len() == 2 { args.get(1) } else { b"" });
+        return Ok(());
+    }
     match args.len() {
         1 => ctx.reply.simple(b"PONG"),
         2 => ctx.reply.bulk(args.get(1)),
@@ -254,6 +261,8 @@ fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
 fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.client.multi = None;
     crate::commands::transaction::unwatch_all(ctx);
+    crate::commands::pubsub::forget(ctx);
+    crate::tracking::disable(ctx.server, ctx.handle, ctx.client);
     ctx.client.db = 0;
     ctx.client.reply_mode = ReplyMode::On;
     ctx.client.authenticated = !ctx.server.live.password_required.load(Ordering::Relaxed);

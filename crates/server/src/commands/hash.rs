@@ -11,6 +11,7 @@ use super::{parse_int, random_count, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::{self, class, notify};
 
 const READ_FAST: &[&str] = &["@read", "@hash", "@fast"];
 const READ_SLOW: &[&str] = &["@read", "@hash", "@slow"];
@@ -195,13 +196,16 @@ fn hset_generic(ctx: &mut Ctx, args: &Args, name: &str) -> Result<i64, CmdError>
 
 fn hset(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let created = hset_generic(ctx, args, "hset")?;
+    // Redis answers before it announces hash changes.
     ctx.reply.int(created);
+    notify(ctx, class::HASH, "hset", args.get(1));
     Ok(())
 }
 
 fn hmset(ctx: &mut Ctx, args: &Args) -> CmdResult {
     hset_generic(ctx, args, "hmset")?;
     ctx.reply.ok();
+    notify(ctx, class::HASH, "hset", args.get(1));
     Ok(())
 }
 
@@ -214,6 +218,9 @@ fn hsetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let set = !h.contains(args.get(2)) && h.set(args.get(2), args.get(3), &limits);
     drop(shard);
     ctx.reply.int(set as i64);
+    if set {
+        notify(ctx, class::HASH, "hset", key);
+    }
     Ok(())
 }
 
@@ -221,7 +228,7 @@ fn hget(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let h = hash_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(h.is_some());
+    notify::count_lookup(ctx, h.is_some(), key);
     let mut scratch = [0u8; 20];
     match h.and_then(|h| h.get(args.get(2), &mut scratch)) {
         Some(v) => ctx.reply.bulk(v),
@@ -234,7 +241,7 @@ fn hmget(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let h = hash_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(h.is_some());
+    notify::count_lookup(ctx, h.is_some(), key);
     ctx.reply.array(args.len() - 2);
     for field in args.iter().skip(2) {
         let mut scratch = [0u8; 20];
@@ -258,7 +265,7 @@ fn reply_all(ctx: &mut Ctx, args: &Args, parts: Parts) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let h = hash_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(h.is_some());
+    notify::count_lookup(ctx, h.is_some(), key);
     let len = h.as_ref().map_or(0, |h| h.len());
     let reply = &mut *ctx.reply;
     if parts == Parts::Both {
@@ -296,15 +303,23 @@ fn hdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     let mut removed = 0;
+    let mut deleted = false;
     if let Some(h) = hash_at(table, key)? {
         for field in args.iter().skip(2) {
             removed += h.remove(field) as i64;
         }
-        if h.is_empty() {
+        deleted = h.is_empty();
+        if deleted {
             table.remove(key);
         }
     }
     drop(shard);
+    if removed > 0 {
+        notify(ctx, class::HASH, "hdel", key);
+        if deleted {
+            notify(ctx, class::GENERIC, "del", key);
+        }
+    }
     ctx.reply.int(removed);
     Ok(())
 }
@@ -314,7 +329,7 @@ fn reply_number(ctx: &mut Ctx, args: &Args, of: impl FnOnce(&Hash) -> usize) -> 
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let h = hash_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(h.is_some());
+    notify::count_lookup(ctx, h.is_some(), key);
     let n = h.map_or(0, |h| of(h));
     drop(shard);
     ctx.reply.int(n as i64);
@@ -348,6 +363,7 @@ fn hincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     h.set(field, int_digits(new, &mut scratch), &limits);
     drop(shard);
     ctx.reply.int(new);
+    notify(ctx, class::HASH, "hincrby", key);
     Ok(())
 }
 
@@ -371,6 +387,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
     h.set(field, &new, &limits);
     drop(shard);
     ctx.reply.bulk(&new);
+    notify(ctx, class::HASH, "hincrbyfloat", key);
     Ok(())
 }
 
@@ -394,7 +411,7 @@ fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() == 2 {
         let mut shard = ctx.server.keyspace.lock_key(key);
         let Some(h) = hash_at(shard.db(ctx.client.db), key)? else {
-            ctx.miss();
+            notify::miss(ctx, key);
             ctx.reply.null();
             return Ok(());
         };
@@ -406,7 +423,7 @@ fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (count, with_values) = random_count(args, "withvalues")?;
     let mut shard = ctx.server.keyspace.lock_key(key);
     let h = hash_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(h.is_some());
+    notify::count_lookup(ctx, h.is_some(), key);
     let Some(h) = h.filter(|_| count != 0) else {
         ctx.reply.array(0);
         return Ok(());
@@ -457,7 +474,7 @@ fn hscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let h = hash_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(h.is_some());
+    notify::count_lookup(ctx, h.is_some(), key);
     let Some(h) = h else {
         // Redis answers an absent key before reading the options.
         ctx.reply.array(2);

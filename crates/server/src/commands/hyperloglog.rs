@@ -9,6 +9,7 @@ use super::{is, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::{self, class, notify};
 
 const HLL: CommandSpec = CommandSpec { group: "hyperloglog", since: "2.8.9", ..BASE };
 
@@ -28,7 +29,7 @@ pub const PFCOUNT: CommandSpec = CommandSpec {
     name: "pfcount",
     arity: -2,
     // Readonly as redis-server 7.0 reports it, though one key's cached count may be written.
-    flags: READONLY,
+    flags: READONLY | MAY_REPLICATE,
     keys: Keys::Range { first: 1, last: -1, step: 1 },
     key_flags: &["RW", "ACCESS"],
     acl: &["@read", "@hyperloglog", "@slow"],
@@ -161,6 +162,9 @@ fn pfadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     drop(shard);
     result?;
+    if changed {
+        notify(ctx, class::STRING, "pfadd", key);
+    }
     ctx.reply.int(changed as i64);
     Ok(())
 }
@@ -172,7 +176,7 @@ fn pfcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let entry = shard.db(ctx.client.db).touch(key);
-    ctx.count_lookup(entry.is_some());
+    notify::count_lookup(ctx, entry.is_some(), key);
     let Some(entry) = entry else {
         drop(shard);
         ctx.reply.int(0);
@@ -202,7 +206,7 @@ fn union_of(ctx: &Ctx, locked: &mut roost_store::Locked, keys: &[&[u8]]) -> Resu
     let mut any_dense = false;
     for &key in keys {
         let found = locked.table(ctx.client.db, key).touch(key);
-        ctx.count_lookup(found.is_some());
+        notify::count_lookup(ctx, found.is_some(), key);
         let Some(entry) = found else { continue };
         let bytes = readable(entry)?;
         any_dense |= !hll::is_sparse(bytes);
@@ -247,6 +251,8 @@ fn pfmerge(ctx: &mut Ctx, args: &Args) -> CmdResult {
         store_new(table, dst, bytes);
     }
     drop(locked);
+    // Redis announces a merge under PFADD's event name.
+    notify(ctx, class::STRING, "pfadd", dst);
     ctx.reply.ok();
     Ok(())
 }

@@ -141,7 +141,7 @@ fn section(ctx: &Ctx, name: &str, out: &mut String) {
             field!("client_recent_max_input_buffer", max_in);
             field!("client_recent_max_output_buffer", max_out);
             field!("blocked_clients", s.blocking.blocked_clients());
-            field!("tracking_clients", 0);
+            field!("tracking_clients", s.tracking.clients());
             field!("clients_in_timeout_table", 0);
         }
         "memory" => {
@@ -232,9 +232,10 @@ fn section(ctx: &Ctx, name: &str, out: &mut String) {
             field!("current_eviction_exceeded_time", 0);
             field!("keyspace_hits", sum(|w| &w.keyspace_hits));
             field!("keyspace_misses", sum(|w| &w.keyspace_misses));
-            field!("pubsub_channels", 0);
-            field!("pubsub_patterns", 0);
-            field!("pubsubshard_channels", 0);
+            let (channels, patterns, shard_channels) = s.pubsub.counts();
+            field!("pubsub_channels", channels);
+            field!("pubsub_patterns", patterns);
+            field!("pubsubshard_channels", shard_channels);
             field!("latest_fork_usec", 0);
             field!("total_forks", 0);
             field!("migrate_cached_sockets", 0);
@@ -245,9 +246,9 @@ fn section(ctx: &Ctx, name: &str, out: &mut String) {
             field!("active_defrag_key_misses", 0);
             field!("total_active_defrag_time", 0);
             field!("current_active_defrag_time", 0);
-            field!("tracking_total_keys", 0);
-            field!("tracking_total_items", 0);
-            field!("tracking_total_prefixes", 0);
+            field!("tracking_total_keys", s.tracking.total_keys());
+            field!("tracking_total_items", s.tracking.total_items());
+            field!("tracking_total_prefixes", s.tracking.total_prefixes());
             field!("unexpected_error_replies", 0);
             field!("total_error_replies", s.stats.total_errors());
             field!("dump_payload_sanitizations", 0);

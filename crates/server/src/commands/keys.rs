@@ -8,6 +8,7 @@ use super::{is, parse_int, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::{self, class, notify, notify_db};
 
 const ONE_KEY: Keys = Keys::Range { first: 1, last: 1, step: 1 };
 const ALL_KEYS: Keys = Keys::Range { first: 1, last: -1, step: 1 };
@@ -336,11 +337,23 @@ pub const MEMORY: CommandSpec = CommandSpec {
 
 /// Removes every key argument of a DEL/UNLINK, returning what was removed so the caller can free
 /// it after the shard locks are released.
-fn remove_keys(ctx: &Ctx, args: &Args) -> Vec<Entry> {
+fn remove_keys(ctx: &mut Ctx, args: &Args) -> Vec<Entry> {
     let db = ctx.client.db;
     let keys = args.tail(1);
     let mut locked = ctx.server.keyspace.lock_keys(keys.iter());
-    keys.iter().filter_map(|k| locked.table(db, k).remove(k)).collect()
+    let mut removed = Vec::new();
+    let mut names = Vec::new();
+    for k in keys.iter() {
+        if let Some(e) = locked.table(db, k).remove(k) {
+            removed.push(e);
+            names.push(k);
+        }
+    }
+    drop(locked);
+    for k in names {
+        notify(ctx, class::GENERIC, "del", k);
+    }
+    removed
 }
 
 fn del(ctx: &mut Ctx, args: &Args) -> CmdResult {
@@ -370,7 +383,7 @@ fn exists(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut n = 0;
     for k in keys.iter() {
         let found = locked.table(db, k).get(k).is_some();
-        ctx.count_lookup(found);
+        notify::count_lookup(ctx, found, k);
         n += found as i64;
     }
     drop(locked);
@@ -383,7 +396,7 @@ fn type_(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let name = shard.db(ctx.client.db).get(key).map(|e| e.value.type_name());
     drop(shard);
-    ctx.count_lookup(name.is_some());
+    notify::count_lookup(ctx, name.is_some(), key);
     ctx.reply.simple(name.unwrap_or("none").as_bytes());
     Ok(())
 }
@@ -409,6 +422,10 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
     }
     drop(locked);
     drop(replaced);
+    if renamed {
+        notify(ctx, class::GENERIC, "rename_from", src);
+        notify(ctx, class::GENERIC, "rename_to", dst);
+    }
     if nx {
         ctx.reply.int(renamed as i64);
     } else {
@@ -465,7 +482,7 @@ fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut locked = ctx.server.keyspace.lock_keys([src, dst]);
     let source = locked.table(db, src);
     let found = source.touch(src).map(|e| e.value.clone()).map(|v| (v, source.expire_at(src)));
-    ctx.count_lookup(found.is_some());
+    notify::count_lookup(ctx, found.is_some(), src);
     let Some((value, expire_at)) = found else {
         drop(locked);
         ctx.reply.int(0);
@@ -484,6 +501,7 @@ fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if target != db {
         ctx.server.watches.touch(target, dst);
     }
+    notify_db(ctx, class::GENERIC, "copy_to", dst, target);
     ctx.reply.int(1);
     Ok(())
 }
@@ -510,6 +528,8 @@ fn move_(ctx: &mut Ctx, args: &Args) -> CmdResult {
     drop(shard);
     if moved {
         ctx.server.watches.touch(target, key);
+        notify_db(ctx, class::GENERIC, "move_from", key, db);
+        notify_db(ctx, class::GENERIC, "move_to", key, target);
     }
     ctx.reply.int(moved as i64);
     Ok(())
@@ -629,7 +649,7 @@ fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let mut shard = keyspace.lock_key(k.as_bytes());
             let actual = shard.db(db).get(k.as_bytes()).map(|e| e.value.type_name());
             drop(shard);
-            ctx.count_lookup(actual.is_some());
+            notify::count_lookup(ctx, actual.is_some(), k.as_bytes());
             actual.is_some_and(|t| t.as_bytes().eq_ignore_ascii_case(wanted))
         });
     }
@@ -659,7 +679,7 @@ fn touch(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut n = 0;
     for k in keys.iter() {
         let found = locked.table(db, k).touch(k).is_some();
-        ctx.count_lookup(found);
+        notify::count_lookup(ctx, found, k);
         n += found as i64;
     }
     drop(locked);
@@ -745,11 +765,15 @@ fn expire_generic(ctx: &mut Ctx, args: &Args, seconds: bool, relative: bool, nam
         let removed = table.remove(key);
         drop(shard);
         drop(removed);
+        notify(ctx, class::GENERIC, "del", key);
+        ctx.reply.int(1);
     } else {
         table.set_expire(key, when as u64);
         drop(shard);
+        // Redis answers before announcing a new expiry, but announces a deletion first.
+        ctx.reply.int(1);
+        notify(ctx, class::GENERIC, "expire", key);
     }
-    ctx.reply.int(1);
     Ok(())
 }
 
@@ -775,7 +799,7 @@ fn ttl_generic(ctx: &mut Ctx, args: &Args, millis: bool, absolute: bool) -> CmdR
     let table = shard.db(ctx.client.db);
     let found = table.get(key).is_some().then(|| table.expire_at(key));
     drop(shard);
-    ctx.count_lookup(found.is_some());
+    notify::count_lookup(ctx, found.is_some(), key);
     let v = match found {
         None => -2,
         Some(0) => -1,
@@ -815,6 +839,9 @@ fn persist(ctx: &mut Ctx, args: &Args) -> CmdResult {
         table.set_expire(key, 0);
     }
     drop(shard);
+    if had_expiry {
+        notify(ctx, class::GENERIC, "persist", key);
+    }
     ctx.reply.int(had_expiry as i64);
     Ok(())
 }
@@ -836,6 +863,7 @@ fn object_lookup(ctx: &mut Ctx, args: &Args) -> Option<ObjectInfo> {
         small_int: matches!(e.value, Value::Str(StrValue::Int(i)) if (0..SHARED_INTEGERS).contains(&i)),
     });
     drop(shard);
+    // Counted as a hit or miss, but (as in Redis) never announced as a keymiss.
     ctx.count_lookup(info.is_some());
     if info.is_none() {
         ctx.reply.null();

@@ -13,6 +13,7 @@ use crate::blocking::{parse_timeout, BlockRequest};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::{self, class, notify};
 
 const ONE_KEY: Keys = Keys::Range { first: 1, last: 1, step: 1 };
 const TWO_KEYS: Keys = Keys::Range { first: 1, last: 2, step: 1 };
@@ -341,6 +342,9 @@ fn push(ctx: &mut Ctx, args: &Args, end: End, only_existing: bool) -> CmdResult 
         push_values_with_depth(shard.db(ctx.client.db), key, end, args.tail(2).iter(), only_existing, fill, depth)?;
     drop(shard);
     ctx.reply.int(len as i64);
+    if len > 0 {
+        notify(ctx, class::LIST, push_event(end), key);
+    }
     Ok(())
 }
 
@@ -360,10 +364,35 @@ fn rpushx(ctx: &mut Ctx, args: &Args) -> CmdResult {
     push(ctx, args, End::Tail, true)
 }
 
+/// The keyspace event of a push at `end`.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+/// The keyspace event of a pop at `end`.
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    }
+}
+
+/// Announces a pop from `key`, and its deletion when the pop emptied it.
+fn notify_pop(ctx: &mut Ctx, key: &[u8], end: End, deleted: bool) {
+    notify(ctx, class::LIST, pop_event(end), key);
+    if deleted {
+        notify(ctx, class::GENERIC, "del", key);
+    }
+}
+
 /// Pops up to `count` elements (one, as a bare bulk string, when `count` is None) from the list
-/// at `key` into the reply, deleting the key if it empties. The list must exist and be non-empty.
-pub fn pop_reply(table: &mut Table, key: &[u8], end: End, count: Option<usize>, reply: &mut ReplyBuf) {
-    let Some(Entry { value: Value::List(list), .. }) = table.get(key) else { return };
+/// at `key` into the reply, deleting the key if it empties (then returns true). The list must
+/// exist and be non-empty.
+pub fn pop_reply(table: &mut Table, key: &[u8], end: End, count: Option<usize>, reply: &mut ReplyBuf) -> bool {
+    let Some(Entry { value: Value::List(list), .. }) = table.get(key) else { return false };
     match count {
         None => {
             list.pop_with(end, |e| reply_elem(reply, e));
@@ -378,7 +407,9 @@ pub fn pop_reply(table: &mut Table, key: &[u8], end: End, count: Option<usize>, 
     }
     if list.is_empty() {
         table.remove(key);
+        return true;
     }
+    false
 }
 
 fn pop(ctx: &mut Ctx, args: &Args, end: End, name: &str) -> CmdResult {
@@ -410,7 +441,9 @@ fn pop(ctx: &mut Ctx, args: &Args, end: End, name: &str) -> CmdResult {
         ctx.reply.array(0);
         return Ok(());
     }
-    pop_reply(table, key, end, count, ctx.reply);
+    let deleted = pop_reply(table, key, end, count, ctx.reply);
+    drop(shard);
+    notify_pop(ctx, key, end, deleted);
     Ok(())
 }
 
@@ -429,7 +462,7 @@ fn lrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let Some(list) = list_at(shard.db(ctx.client.db), key)? else {
         drop(shard);
-        ctx.miss();
+        notify::miss(ctx, key);
         ctx.reply.array(0);
         return Ok(());
     };
@@ -451,7 +484,7 @@ fn lindex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let Some(list) = list_at(shard.db(ctx.client.db), key)? else {
         drop(shard);
-        ctx.miss();
+        notify::miss(ctx, key);
         ctx.reply.null();
         return Ok(());
     };
@@ -478,6 +511,7 @@ fn lset(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     drop(shard);
     ctx.reply.ok();
+    notify(ctx, class::LIST, "lset", key);
     Ok(())
 }
 
@@ -505,6 +539,9 @@ fn linsert(ctx: &mut Ctx, args: &Args) -> CmdResult {
         None => -1,
     };
     drop(shard);
+    if len > 0 {
+        notify(ctx, class::LIST, "linsert", key);
+    }
     ctx.reply.int(len);
     Ok(())
 }
@@ -521,10 +558,17 @@ fn lrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Ok(());
     };
     let removed = list.remove_matching(&Needle::new(args.get(3)), count, fill);
-    if list.is_empty() {
+    let deleted = list.is_empty();
+    if deleted {
         table.remove(key);
     }
     drop(shard);
+    if removed > 0 {
+        notify(ctx, class::LIST, "lrem", key);
+        if deleted {
+            notify(ctx, class::GENERIC, "del", key);
+        }
+    }
     ctx.reply.int(removed as i64);
     Ok(())
 }
@@ -536,16 +580,25 @@ fn ltrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let fill = fill(ctx);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
+    let mut trimmed = None;
     if let Some(list) = list_at(table, key)? {
         match clamp_range(start, stop, list.len()) {
             Some((a, b)) => list.trim(a, b, fill),
             None => list.trim(1, 0, fill),
         }
-        if list.is_empty() {
+        let deleted = list.is_empty();
+        if deleted {
             table.remove(key);
         }
+        trimmed = Some(deleted);
     }
     drop(shard);
+    if let Some(deleted) = trimmed {
+        notify(ctx, class::LIST, "ltrim", key);
+        if deleted {
+            notify(ctx, class::GENERIC, "del", key);
+        }
+    }
     ctx.reply.ok();
     Ok(())
 }
@@ -555,7 +608,7 @@ fn llen(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let len = list_at(shard.db(ctx.client.db), key)?.map(|l| l.len());
     drop(shard);
-    ctx.count_lookup(len.is_some());
+    notify::count_lookup(ctx, len.is_some(), key);
     let len = len.unwrap_or(0);
     ctx.reply.int(len as i64);
     Ok(())
@@ -589,7 +642,7 @@ fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let Some(list) = list_at(shard.db(ctx.client.db), key)? else {
         drop(shard);
-        ctx.miss();
+        notify::miss(ctx, key);
         match count {
             Some(_) => ctx.reply.array(0),
             None => ctx.reply.null(),
@@ -649,14 +702,15 @@ fn non_negative(arg: &[u8], msg: &'static str) -> Result<i64, CmdError> {
 
 /// Pops one element from `src` at `from` and pushes it on `dst` at `to`, returning it; None
 /// when `src` is absent (or, for a blocked client trying again, holds another type).
-fn try_move(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Result<Option<Vec<u8>>, CmdError> {
+/// Moves one element and answers with it; false (nothing written) when the source is empty.
+fn try_move(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Result<bool, CmdError> {
     let db = ctx.client.db;
     let fill = fill(ctx);
     let retry = ctx.client.block_retry;
     let mut locked = ctx.server.keyspace.lock_keys([src, dst]);
     match list_at(locked.table(db, src), src) {
-        Ok(None) => return Ok(None),
-        Err(CmdError::WrongType) if retry => return Ok(None),
+        Ok(None) => return Ok(false),
+        Err(CmdError::WrongType) if retry => return Ok(false),
         Err(e) => return Err(e),
         Ok(Some(_)) => {}
     }
@@ -667,20 +721,32 @@ fn try_move(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Result
     if src == dst {
         // Rotation in place: the list never empties on the way.
         list.push(to, &v, fill);
-        return Ok(Some(v));
+        drop(locked);
+        announce_move(ctx, src, dst, from, to, &v, false);
+        return Ok(true);
     }
-    if list.is_empty() {
+    let deleted = list.is_empty();
+    if deleted {
         table.remove(src);
     }
     let depth = compress_depth(ctx);
     push_values_with_depth(locked.table(db, dst), dst, to, std::iter::once(&v[..]), false, fill, depth)?;
-    Ok(Some(v))
+    drop(locked);
+    announce_move(ctx, src, dst, from, to, &v, deleted);
+    Ok(true)
+}
+
+/// The reply and events of a move, in Redis's order: the push, the answer, then the pop (and
+/// the source's deletion).
+fn announce_move(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End, v: &[u8], deleted: bool) {
+    notify(ctx, class::LIST, push_event(to), dst);
+    ctx.reply.bulk(v);
+    notify_pop(ctx, src, from, deleted);
 }
 
 fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> CmdResult {
-    match try_move(ctx, src, dst, from, to)? {
-        Some(v) => ctx.reply.bulk(&v),
-        None => ctx.reply.null(),
+    if !try_move(ctx, src, dst, from, to)? {
+        ctx.reply.null();
     }
     Ok(())
 }
@@ -769,7 +835,9 @@ fn pop_first(
         }
         ctx.reply.array(2);
         ctx.reply.bulk(key);
-        pop_reply(table, key, end, if flat { None } else { count }, ctx.reply);
+        let deleted = pop_reply(table, key, end, if flat { None } else { count }, ctx.reply);
+        drop(locked);
+        notify_pop(ctx, key, end, deleted);
         return Ok(true);
     }
     Ok(false)
@@ -799,9 +867,8 @@ fn brpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// BLMOVE and BRPOPLPUSH: the move, or a wait on the source.
 fn blocking_move(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End, deadline_ms: u64) -> CmdResult {
-    match try_move(ctx, src, dst, from, to)? {
-        Some(v) => ctx.reply.bulk(&v),
-        None => ctx.client.block = Some(BlockRequest { keys: vec![src.to_vec()], deadline_ms }),
+    if !try_move(ctx, src, dst, from, to)? {
+        ctx.client.block = Some(BlockRequest { keys: vec![src.to_vec()], deadline_ms });
     }
     Ok(())
 }

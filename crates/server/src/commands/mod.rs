@@ -11,10 +11,13 @@ pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod list;
+pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod tracking;
 pub mod transaction;
 pub mod zset;
 
@@ -235,6 +238,25 @@ pub static TABLE: &[CommandSpec] = &[
     // sort
     sort::SORT,
     sort::SORT_RO,
+    // scripting
+    scripting::EVAL,
+    scripting::EVALSHA,
+    scripting::EVAL_RO,
+    scripting::EVALSHA_RO,
+    scripting::FCALL,
+    scripting::FCALL_RO,
+    scripting::SCRIPT,
+    scripting::FUNCTION,
+    // pub/sub
+    pubsub::SUBSCRIBE,
+    pubsub::UNSUBSCRIBE,
+    pubsub::PSUBSCRIBE,
+    pubsub::PUNSUBSCRIBE,
+    pubsub::SSUBSCRIBE,
+    pubsub::SUNSUBSCRIBE,
+    pubsub::PUBLISH,
+    pubsub::SPUBLISH,
+    pubsub::PUBSUB_CMD,
 ];
 
 /// Parses an integer argument with Redis's rules and error.

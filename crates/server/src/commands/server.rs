@@ -88,11 +88,15 @@ fn flush(ctx: &mut Ctx, args: &Args, db: Option<usize>) -> CmdResult {
 
 fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let db = ctx.client.db;
-    flush(ctx, args, Some(db))
+    flush(ctx, args, Some(db))?;
+    crate::tracking::flushed(ctx);
+    Ok(())
 }
 
 fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    flush(ctx, args, None)
+    flush(ctx, args, None)?;
+    crate::tracking::flushed(ctx);
+    Ok(())
 }
 
 fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {

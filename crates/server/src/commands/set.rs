@@ -10,6 +10,7 @@ use super::{is, parse_int, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::{self, class, notify};
 
 const ONE_KEY: Keys = Keys::Range { first: 1, last: 1, step: 1 };
 const ALL_KEYS: Keys = Keys::Range { first: 1, last: -1, step: 1 };
@@ -233,6 +234,9 @@ fn sadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     };
     drop(shard);
+    if added > 0 {
+        notify(ctx, class::SET, "sadd", key);
+    }
     ctx.reply.int(added as i64);
     Ok(())
 }
@@ -242,6 +246,7 @@ fn srem(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     let mut removed = 0;
+    let mut deleted = false;
     if let Some(s) = set_at(table, key)? {
         for m in args.tail(2).iter() {
             removed += s.remove(m) as i64;
@@ -249,11 +254,18 @@ fn srem(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 break;
             }
         }
-        if s.is_empty() {
+        deleted = s.is_empty();
+        if deleted {
             table.remove(key);
         }
     }
     drop(shard);
+    if removed > 0 {
+        notify(ctx, class::SET, "srem", key);
+        if deleted {
+            notify(ctx, class::GENERIC, "del", key);
+        }
+    }
     ctx.reply.int(removed);
     Ok(())
 }
@@ -263,7 +275,7 @@ fn sismember(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let found = set_at(shard.db(ctx.client.db), key)?.map(|s| s.contains(args.get(2)));
     drop(shard);
-    ctx.count_lookup(found.is_some());
+    notify::count_lookup(ctx, found.is_some(), key);
     ctx.reply.int(found.unwrap_or(false) as i64);
     Ok(())
 }
@@ -272,7 +284,7 @@ fn smismember(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let set = set_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(set.is_some());
+    notify::count_lookup(ctx, set.is_some(), key);
     let members = args.tail(2);
     ctx.reply.array(members.len());
     for m in members.iter() {
@@ -286,7 +298,7 @@ fn scard(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let len = set_at(shard.db(ctx.client.db), key)?.map(|s| s.len());
     drop(shard);
-    ctx.count_lookup(len.is_some());
+    notify::count_lookup(ctx, len.is_some(), key);
     ctx.reply.int(len.unwrap_or(0) as i64);
     Ok(())
 }
@@ -307,13 +319,19 @@ fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     let rng = &mut *ctx.rng;
     let popped = s.pop_random(&mut || rng.next_u64());
-    if s.is_empty() {
+    let deleted = s.is_empty();
+    if deleted {
         table.remove(key);
     }
     drop(shard);
+    // Redis's order: the pop, the answer, then the deletion.
+    notify(ctx, class::SET, "spop", key);
     match popped {
         Some(m) => ctx.reply.bulk(&m),
         None => ctx.reply.null(),
+    }
+    if deleted {
+        notify(ctx, class::GENERIC, "del", key);
     }
     Ok(())
 }
@@ -334,15 +352,20 @@ fn spop_count(ctx: &mut Ctx, args: &Args) -> CmdResult {
         // Everything goes: hand over the whole set and delete the key.
         let whole = table.remove(key);
         drop(shard);
+        notify(ctx, class::SET, "spop", key);
         match whole {
             Some(Entry { value: Value::Set(s), .. }) => reply_members(ctx.reply, &s),
             _ => ctx.reply.set(0),
         }
+        notify(ctx, class::GENERIC, "del", key);
         return Ok(());
     }
     let rng = &mut *ctx.rng;
     let popped: Vec<Vec<u8>> = (0..count).filter_map(|_| s.pop_random(&mut || rng.next_u64())).collect();
     drop(shard);
+    if count > 0 {
+        notify(ctx, class::SET, "spop", key);
+    }
     ctx.reply.set(popped.len());
     for m in &popped {
         ctx.reply.bulk(m);
@@ -367,7 +390,7 @@ fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let set = set_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(set.is_some());
+    notify::count_lookup(ctx, set.is_some(), key);
     let rng = &mut *ctx.rng;
     let mut next = || rng.next_u64();
     match (set, count) {
@@ -404,8 +427,14 @@ fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let table = locked.table(db, src);
             let s = set_at(table, src)?.expect("looked up above");
             if s.remove(member) {
-                if s.is_empty() {
+                let src_deleted = s.is_empty();
+                if src_deleted {
                     table.remove(src);
+                }
+                // The source's events come before the destination's creation, as in Redis.
+                notify(ctx, class::SET, "srem", src);
+                if src_deleted {
+                    notify(ctx, class::GENERIC, "del", src);
                 }
                 let table = locked.table(db, dst);
                 match set_at(table, dst)? {
@@ -425,6 +454,9 @@ fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     };
     drop(locked);
+    if moved && src != dst {
+        notify(ctx, class::SET, "sadd", dst);
+    }
     ctx.reply.int(moved as i64);
     Ok(())
 }
@@ -438,7 +470,8 @@ enum Op {
 
 /// Looks up every source set, checking all their types before anything is computed (a WRONGTYPE
 /// anywhere wins, even after a missing key, as in Redis). Returns each one's length, None when
-/// missing. `stats` counts the lookups as hits/misses (reads do; the STORE forms don't).
+/// missing. With `ctx`, each lookup counts as a hit or miss (a miss announced as `keymiss`): the
+/// STORE forms read their sources as the plain forms do.
 fn lookup_sources(
     locked: &mut Locked,
     db: usize,
@@ -449,7 +482,7 @@ fn lookup_sources(
     for key in keys {
         let len = set_at(locked.table(db, key), key)?.map(|s| s.len());
         if let Some(ctx) = ctx {
-            ctx.count_lookup(len.is_some());
+            notify::count_lookup(ctx, len.is_some(), key);
         }
         lens.push(len);
     }
@@ -525,7 +558,7 @@ fn algebra_store(ctx: &mut Ctx, args: &Args, op: Op) -> CmdResult {
     let dst = args.get(1);
     let keys: Vec<&[u8]> = args.tail(2).iter().collect();
     let mut locked = ctx.server.keyspace.lock_keys(keys.iter().copied().chain([dst]));
-    let lens = lookup_sources(&mut locked, db, &keys, None)?;
+    let lens = lookup_sources(&mut locked, db, &keys, Some(ctx))?;
     let result = compute(op, &mut locked, db, &keys, &lens, &limits);
     let len = result.len();
     let table = locked.table(db, dst);
@@ -535,8 +568,26 @@ fn algebra_store(ctx: &mut Ctx, args: &Args, op: Op) -> CmdResult {
         table.set(dst, Value::Set(Box::new(result)), 0);
     }
     drop(locked);
-    drop(old);
+    // Redis answers before it announces the stored result, except that an intersection with a
+    // missing set deletes the destination (and says so) before answering.
+    let early_delete = op == Op::Inter && lens.iter().any(Option::is_none) && old.is_some();
+    if early_delete {
+        notify(ctx, class::GENERIC, "del", dst);
+    }
     ctx.reply.int(len as i64);
+    if !early_delete {
+        if len > 0 {
+            let event = match op {
+                Op::Inter => "sinterstore",
+                Op::Union => "sunionstore",
+                Op::Diff => "sdiffstore",
+            };
+            notify(ctx, class::SET, event, dst);
+        } else if old.is_some() {
+            notify(ctx, class::GENERIC, "del", dst);
+        }
+    }
+    drop(old);
     Ok(())
 }
 
@@ -609,7 +660,7 @@ fn sscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let set = set_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(set.is_some());
+    notify::count_lookup(ctx, set.is_some(), key);
     // A missing key answers before the options are read, as Redis's does.
     let Some(set) = set else {
         drop(shard);

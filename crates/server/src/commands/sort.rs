@@ -12,14 +12,14 @@ use std::cmp::Ordering;
 
 use roost_resp::Args;
 use roost_store::list::End;
-use roost_store::{EncodingLimits, Value};
+use roost_store::{EncodingLimits, List, Value};
 
-use super::list::push_values;
 use super::zset::strtod;
 use super::{is, parse_int, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::{self, class, notify};
 
 const SORT_BASE: CommandSpec = CommandSpec {
     arity: -2,
@@ -181,7 +181,7 @@ fn load(ctx: &Ctx, key: &[u8], dontsort: bool, desc: bool, offset: i64, count: i
     let mut shard = server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     let entry = table.touch(key);
-    ctx.count_lookup(entry.is_some());
+    notify::count_lookup(ctx, entry.is_some(), key);
     let Some(entry) = entry else {
         // A missing key sorts as an empty list.
         return Ok(Source { kind: Kind::List, len: 0, elems: vec![], windowed: false });
@@ -263,7 +263,7 @@ fn lookup(ctx: &Ctx, pattern: &[u8], elem: &[u8]) -> Option<Vec<u8>> {
 
     let mut shard = ctx.server.keyspace.lock_key(&key);
     let entry = shard.db(ctx.client.db).touch(&key);
-    ctx.count_lookup(entry.is_some());
+    notify::count_lookup(ctx, entry.is_some(), &key);
     let mut scratch = [0u8; 20];
     match (&entry?.value, field) {
         (Value::Hash(h), Some(f)) => h.get(f, &mut scratch).map(|v| v.to_vec()),
@@ -389,12 +389,34 @@ fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
             let mut shard = ctx.server.keyspace.lock_key(dst);
             let table = shard.db(db);
             // The destination is replaced whatever it held (its TTL too); an empty result only
-            // deletes it.
-            let old = table.remove(dst);
-            if !out.is_empty() {
-                push_values(table, dst, End::Tail, out.iter().map(|v| &v[..]), false, fill)?;
-            }
+            // deletes it. A replaced key is overwritten in place rather than deleted and added
+            // again, so it is not announced as a new key; the old value is freed after unlocking.
+            let old = if out.is_empty() {
+                table.remove(dst).map(|e| e.value)
+            } else {
+                let mut list = List::with_compress_depth(0);
+                for v in &out {
+                    list.push(End::Tail, v, fill);
+                }
+                let list = Value::List(Box::new(list));
+                match table.get(dst) {
+                    Some(e) => {
+                        let old = std::mem::replace(&mut e.value, list);
+                        table.set_expire(dst, 0);
+                        Some(old)
+                    }
+                    None => {
+                        table.set(dst, list, 0);
+                        None
+                    }
+                }
+            };
             drop(shard);
+            if !out.is_empty() {
+                notify(ctx, class::LIST, "sortstore", dst);
+            } else if old.is_some() {
+                notify(ctx, class::GENERIC, "del", dst);
+            }
             drop(old);
             ctx.reply.int(out.len() as i64);
         }

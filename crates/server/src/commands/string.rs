@@ -9,6 +9,7 @@ use super::{is, parse_int, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::{self, class, notify};
 
 const ONE_KEY: Keys = Keys::Range { first: 1, last: 1, step: 1 };
 const READ_FAST: &[&str] = &["@read", "@string", "@fast"];
@@ -259,7 +260,7 @@ fn get(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let found = string_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(found.is_some());
+    notify::count_lookup(ctx, found.is_some(), key);
     match found {
         Some(s) => reply_str(ctx.reply, s),
         None => ctx.reply.null(),
@@ -369,6 +370,10 @@ fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let keep = if opts.keep_ttl && table.contains(key) { table.expire_at(key) } else { 0 };
     table.set(key, Value::Str(StrValue::from_bytes(args.get(2))), if expire_at != 0 { expire_at } else { keep });
     drop(shard);
+    notify(ctx, class::STRING, "set", key);
+    if expire_at != 0 {
+        notify(ctx, class::GENERIC, "expire", key);
+    }
     if opts.get {
         match existing {
             Some(old) => reply_str(ctx.reply, &old),
@@ -388,6 +393,8 @@ fn setnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.reply.int(0);
     } else {
         table.set(key, Value::Str(StrValue::from_bytes(args.get(2))), 0);
+        drop(shard);
+        notify(ctx, class::STRING, "set", key);
         ctx.reply.int(1);
     }
     Ok(())
@@ -398,6 +405,8 @@ fn set_with_expiry(ctx: &mut Ctx, args: &Args, unit: ExpireUnit, cmd: &'static s
     let at = absolute_expiry(unit, v, now_ms()).ok_or(CmdError::InvalidExpire(cmd))?;
     let key = args.get(1);
     ctx.server.keyspace.lock_key(key).db(ctx.client.db).set(key, Value::Str(StrValue::from_bytes(args.get(3))), at);
+    notify(ctx, class::STRING, "set", key);
+    notify(ctx, class::GENERIC, "expire", key);
     ctx.reply.ok();
     Ok(())
 }
@@ -421,6 +430,8 @@ fn getset(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some(s) => reply_str(ctx.reply, &s),
         None => ctx.reply.null(),
     }
+    // After the reply, as Redis sends it.
+    notify(ctx, class::STRING, "set", key);
     Ok(())
 }
 
@@ -446,7 +457,7 @@ fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     let Some(e) = string_at(table, key)? else {
-        ctx.miss();
+        notify::miss(ctx, key);
         ctx.reply.null();
         return Ok(());
     };
@@ -459,17 +470,24 @@ fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     ctx.hit();
     let value = e.clone();
+    let mut event = None;
     if let Some(at) = expire_at {
         if at <= now_ms() {
             table.remove(key);
+            event = Some((class::GENERIC, "del"));
         } else {
             table.set_expire(key, at);
+            event = Some((class::GENERIC, "expire"));
         }
-    } else if persist {
+    } else if persist && table.expire_at(key) != 0 {
         table.set_expire(key, 0);
+        event = Some((class::GENERIC, "persist"));
     }
     drop(shard);
     reply_str(ctx.reply, &value);
+    if let Some((class, name)) = event {
+        notify(ctx, class, name, key);
+    }
     Ok(())
 }
 
@@ -478,7 +496,7 @@ fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     if string_at(table, key)?.is_none() {
-        ctx.miss();
+        notify::miss(ctx, key);
         ctx.reply.null();
         return Ok(());
     }
@@ -490,6 +508,7 @@ fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
         #[allow(unreachable_patterns)]
         _ => ctx.reply.null(),
     }
+    notify(ctx, class::GENERIC, "del", key);
     Ok(())
 }
 
@@ -511,7 +530,7 @@ fn mget(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 ctx.reply.null();
             }
             None => {
-                ctx.miss();
+                notify::miss(ctx, key);
                 ctx.reply.null();
             }
         }
@@ -534,6 +553,9 @@ fn mset_generic(ctx: &mut Ctx, args: &Args, only_new: bool) -> CmdResult {
     for i in 0..pairs {
         let key = args.get(1 + 2 * i);
         locked.table(db, key).set(key, Value::Str(StrValue::from_bytes(args.get(2 + 2 * i))), 0);
+        // Announced key by key (after that key's `new`), as Redis does; publishing takes no
+        // shard lock, so it may happen with the keys locked.
+        notify(ctx, class::STRING, "set", key);
     }
     drop(locked);
     if only_new {
@@ -581,6 +603,7 @@ fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     };
     drop(shard);
+    notify(ctx, class::STRING, "append", key);
     ctx.reply.int(len as i64);
     Ok(())
 }
@@ -588,9 +611,10 @@ fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
 fn strlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
-    let len = string_at(shard.db(ctx.client.db), key)?.map_or(0, |s| s.len());
+    let len = string_at(shard.db(ctx.client.db), key)?.map(|s| s.len());
     drop(shard);
-    ctx.reply.int(len as i64);
+    notify::count_lookup(ctx, len.is_some(), key);
+    ctx.reply.int(len.unwrap_or(0) as i64);
     Ok(())
 }
 
@@ -599,7 +623,9 @@ fn getrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let end = parse_int(args.get(3))?;
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
-    let Some(e) = string_at(shard.db(ctx.client.db), key)? else {
+    let found = string_at(shard.db(ctx.client.db), key)?;
+    notify::count_lookup(ctx, found.is_some(), key);
+    let Some(e) = found else {
         ctx.reply.bulk(b"");
         return Ok(());
     };
@@ -663,6 +689,9 @@ fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     };
     drop(shard);
+    if !value.is_empty() {
+        notify(ctx, class::STRING, "setrange", key);
+    }
     ctx.reply.int(len as i64);
     Ok(())
 }
@@ -683,6 +712,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
         }
     };
     drop(shard);
+    notify(ctx, class::STRING, "incrby", key);
     ctx.reply.int(new);
     Ok(())
 }
@@ -756,6 +786,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     };
     drop(shard);
+    notify(ctx, class::STRING, "incrbyfloat", key);
     ctx.reply.bulk(&result);
     Ok(())
 }
@@ -784,16 +815,19 @@ fn lcs(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (ka, kb) = (args.get(1), args.get(2));
     let (a, b) = {
         let mut locked = ctx.server.keyspace.lock_keys([ka, kb]);
-        let mut fetch = |key: &[u8]| -> Result<Vec<u8>, CmdError> {
+        let mut fetch = |key: &[u8]| -> Result<Option<Vec<u8>>, CmdError> {
             match locked.table(db, key).touch(key) {
-                None => Ok(Vec::new()),
-                Some(Entry { value: Value::Str(s), .. }) => Ok(s.to_vec()),
+                None => Ok(None),
+                Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.to_vec())),
                 #[allow(unreachable_patterns)]
                 Some(_) => Err(CmdError::msg("ERR The specified keys must contain string values")),
             }
         };
         (fetch(ka)?, fetch(kb)?)
     };
+    notify::count_lookup(ctx, a.is_some(), ka);
+    notify::count_lookup(ctx, b.is_some(), kb);
+    let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
     if want_len && want_idx {
         return Err(CmdError::msg("ERR If you want both the length and indexes, please just use IDX."));
     }

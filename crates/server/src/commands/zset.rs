@@ -19,6 +19,7 @@ use super::{is, parse_int, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::{self, class, notify};
 
 const READ_FAST: &[&str] = &["@read", "@sortedset", "@fast"];
 const READ_SLOW: &[&str] = &["@read", "@sortedset", "@slow"];
@@ -234,9 +235,19 @@ pub(crate) fn limits(ctx: &Ctx) -> ZSetLimits {
 }
 
 /// Deletes `key` when its sorted set was emptied: Redis never keeps an empty one.
-pub(crate) fn drop_if_empty(table: &mut Table, key: &[u8]) {
+pub(crate) fn drop_if_empty(table: &mut Table, key: &[u8]) -> bool {
     if matches!(table.peek(key), Some(Entry { value: Value::ZSet(z), .. }) if z.is_empty()) {
         table.remove(key);
+        return true;
+    }
+    false
+}
+
+/// Announces a removal from `key` under `event`, and the key's deletion when it emptied.
+pub(crate) fn notify_removal(ctx: &mut Ctx, event: &str, key: &[u8], deleted: bool) {
+    notify(ctx, class::ZSET, event, key);
+    if deleted {
+        notify(ctx, class::GENERIC, "del", key);
     }
 }
 
@@ -526,6 +537,10 @@ fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else {
         ctx.reply.int(if ch { added + updated } else { added });
     }
+    // Redis answers before it announces the change.
+    if added + updated > 0 {
+        notify(ctx, class::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
+    }
     Ok(())
 }
 
@@ -543,6 +558,7 @@ fn zincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (_, new) = add_one(z, args.get(3), by, f, &limits)?;
     drop(shard);
     ctx.reply.double(new);
+    notify(ctx, class::ZSET, "zincr", key);
     Ok(())
 }
 
@@ -553,13 +569,17 @@ fn zrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     let mut removed = 0;
+    let mut deleted = false;
     if let Some(z) = zset_at(table, key)? {
         for m in args.iter().skip(2) {
             removed += z.remove(m) as i64;
         }
-        drop_if_empty(table, key);
+        deleted = drop_if_empty(table, key);
     }
     drop(shard);
+    if removed > 0 {
+        notify_removal(ctx, "zrem", key, deleted);
+    }
     ctx.reply.int(removed);
     Ok(())
 }
@@ -569,7 +589,7 @@ fn read<R>(ctx: &mut Ctx, args: &Args, f: impl FnOnce(Option<&mut ZSet>, &mut Re
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let z = zset_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(z.is_some());
+    notify::count_lookup(ctx, z.is_some(), key);
     Ok(f(z, ctx.reply))
 }
 
@@ -772,7 +792,9 @@ fn zrangestore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (dst, src) = (args.get(1), args.get(2));
     let db = ctx.client.db;
     let mut locked = ctx.server.keyspace.lock_keys([dst, src]);
-    let items: Vec<(Vec<u8>, f64)> = match zset_at(locked.table(db, src), src)? {
+    let found = zset_at(locked.table(db, src), src)?;
+    notify::count_lookup(ctx, found.is_some(), src);
+    let items: Vec<(Vec<u8>, f64)> = match found {
         Some(z) => {
             let (a, b) = q.ranks(z);
             z.range(a, b, q.rev).into_iter().map(|(m, s)| (m.to_vec(), s)).collect()
@@ -783,8 +805,9 @@ fn zrangestore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     // too long converts midway, and a -0 inserted before that became 0 in the listpack.
     let n = items.len();
     let table = locked.table(db, dst);
+    let mut deleted = false;
     if n == 0 {
-        table.remove(dst);
+        deleted = table.remove(dst).is_some();
     } else {
         let mut z = ZSet::for_size(n, &limits);
         for (m, s) in &items {
@@ -794,39 +817,48 @@ fn zrangestore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     drop(locked);
     ctx.reply.int(n as i64);
+    if n > 0 {
+        notify(ctx, class::ZSET, "zrangestore", dst);
+    } else if deleted {
+        notify(ctx, class::GENERIC, "del", dst);
+    }
     Ok(())
 }
 
 // ---- range removals ----
 
-fn remove_ranks(ctx: &mut Ctx, args: &Args, ranks: impl FnOnce(&ZSet) -> (usize, usize)) -> CmdResult {
+fn remove_ranks(ctx: &mut Ctx, args: &Args, event: &str, ranks: impl FnOnce(&ZSet) -> (usize, usize)) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     let mut removed = 0;
+    let mut deleted = false;
     if let Some(z) = zset_at(table, key)? {
         let (a, b) = ranks(z);
         removed = z.remove_range(a, b);
-        drop_if_empty(table, key);
+        deleted = drop_if_empty(table, key);
     }
     drop(shard);
+    if removed > 0 {
+        notify_removal(ctx, event, key, deleted);
+    }
     ctx.reply.int(removed as i64);
     Ok(())
 }
 
 fn zremrangebyrank(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (start, end) = (parse_int(args.get(2))?, parse_int(args.get(3))?);
-    remove_ranks(ctx, args, |z| rank_range(start, end, z.len()))
+    remove_ranks(ctx, args, "zremrangebyrank", |z| rank_range(start, end, z.len()))
 }
 
 fn zremrangebyscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let range = ScoreRange::parse(args.get(2), args.get(3))?;
-    remove_ranks(ctx, args, |z| range.ranks(z))
+    remove_ranks(ctx, args, "zremrangebyscore", |z| range.ranks(z))
 }
 
 fn zremrangebylex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let range = LexRange::parse(args.get(2), args.get(3))?;
-    remove_ranks(ctx, args, |z| range.ranks(z))
+    remove_ranks(ctx, args, "zremrangebylex", |z| range.ranks(z))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::commands::keys::{parse_cursor, ScanOptions};
 use crate::commands::{is, parse_int, random_count};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::{self, class, notify};
 
 const POP: CommandSpec = CommandSpec {
     arity: -2,
@@ -208,16 +209,23 @@ fn setop_store_keys(args: &Args) -> Vec<usize> {
 
 /// Pops up to `count` elements from the low end (or high end when `max`) of the set at `key`,
 /// deleting the key when it empties.
-fn pop_from(locked: &mut Locked, db: usize, key: &[u8], count: usize, max: bool) -> Vec<(Vec<u8>, f64)> {
+fn pop_from(locked: &mut Locked, db: usize, key: &[u8], count: usize, max: bool) -> (Vec<(Vec<u8>, f64)>, bool) {
     let table = locked.table(db, key);
-    let Ok(Some(z)) = zset_at(table, key) else { return Vec::new() };
+    let Ok(Some(z)) = zset_at(table, key) else { return (Vec::new(), false) };
     let len = z.len();
     let n = count.min(len);
     let (a, b) = if max { (len - n, len) } else { (0, n) };
     let items: Vec<(Vec<u8>, f64)> = z.range(a, b, max).into_iter().map(|(m, s)| (m.to_vec(), s)).collect();
     z.remove_range(a, b);
-    super::drop_if_empty(table, key);
-    items
+    let deleted = super::drop_if_empty(table, key);
+    (items, deleted)
+}
+
+/// Announces a pop from `key` (after the locks are released).
+fn notify_pop(ctx: &mut Ctx, key: &[u8], max: bool, popped: usize, deleted: bool) {
+    if popped > 0 {
+        super::notify_removal(ctx, if max { "zpopmax" } else { "zpopmin" }, key, deleted);
+    }
 }
 
 /// The first of `keys` holding a sorted set: WRONGTYPE if an earlier-present key holds another
@@ -251,8 +259,9 @@ fn pop_generic(ctx: &mut Ctx, args: &Args, max: bool) -> CmdResult {
     let db = ctx.client.db;
     let mut locked = ctx.server.keyspace.lock_keys([key]);
     zset_at(locked.table(db, key), key)?;
-    let items = pop_from(&mut locked, db, key, count.unwrap_or(1), max);
+    let (items, deleted) = pop_from(&mut locked, db, key, count.unwrap_or(1), max);
     drop(locked);
+    notify_pop(ctx, key, max, items.len(), deleted);
     let refs: Vec<(&[u8], f64)> = items.iter().map(|(m, s)| (m.as_slice(), *s)).collect();
     match count {
         // With a count, RESP3 gets pairs; without, one flat pair in both protocols.
@@ -285,8 +294,9 @@ fn blocking_pop(ctx: &mut Ctx, args: &Args, max: bool) -> CmdResult {
     let mut locked = server.keyspace.lock_keys(keys.iter().copied());
     match first_nonempty(ctx, &mut locked, &keys)? {
         Some(i) => {
-            let items = pop_from(&mut locked, db, keys[i], 1, max);
+            let (items, deleted) = pop_from(&mut locked, db, keys[i], 1, max);
             drop(locked);
+            notify_pop(ctx, keys[i], max, items.len(), deleted);
             ctx.reply.array(3);
             ctx.reply.bulk(keys[i]);
             ctx.reply.bulk(&items[0].0);
@@ -336,8 +346,9 @@ fn mpop(ctx: &mut Ctx, args: &Args, at: usize, deadline: Option<u64>) -> CmdResu
     let mut locked = server.keyspace.lock_keys(keys.iter().copied());
     match first_nonempty(ctx, &mut locked, &keys)? {
         Some(k) => {
-            let items = pop_from(&mut locked, db, keys[k], count.unwrap_or(1), max);
+            let (items, deleted) = pop_from(&mut locked, db, keys[k], count.unwrap_or(1), max);
             drop(locked);
+            notify_pop(ctx, keys[k], max, items.len(), deleted);
             let r = &mut *ctx.reply;
             r.array(2);
             r.bulk(keys[k]);
@@ -630,8 +641,8 @@ fn setop(ctx: &mut Ctx, args: &Args, op: Op) -> CmdResult {
     };
     let (q, lens) = parse_setop(&mut lock, args, 1, op, false, false)?;
     let mut locked = locked.expect("locked while parsing");
-    for l in &lens {
-        ctx.count_lookup(l.is_some());
+    for (l, key) in lens.iter().zip(&q.keys) {
+        notify::count_lookup(ctx, l.is_some(), key);
     }
     let mut items = compute(&mut locked, db, &q, &lens, op, 0);
     drop(locked);
@@ -655,10 +666,25 @@ fn setop_store(ctx: &mut Ctx, args: &Args, op: Op) -> CmdResult {
     };
     let (q, lens) = parse_setop(&mut lock, args, 2, op, true, false)?;
     let mut locked = locked.expect("locked while parsing");
+    for (l, key) in lens.iter().zip(&q.keys) {
+        notify::count_lookup(ctx, l.is_some(), key);
+    }
     let items = compute(&mut locked, db, &q, &lens, op, 0);
+    let existed = locked.table(db, dst).contains(dst);
     let n = store(locked.table(db, dst), dst, items, &limits);
     drop(locked);
+    // Redis answers before it announces the stored result.
     ctx.reply.int(n as i64);
+    if n > 0 {
+        let event = match op {
+            Op::Union => "zunionstore",
+            Op::Inter => "zinterstore",
+            Op::Diff => "zdiffstore",
+        };
+        notify(ctx, class::ZSET, event, dst);
+    } else if existed {
+        notify(ctx, class::GENERIC, "del", dst);
+    }
     Ok(())
 }
 
@@ -698,6 +724,9 @@ fn zintercard(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     let (q, lens) = parse_setop(&mut lock, args, 1, Op::Inter, false, true)?;
     let mut locked = locked.expect("locked while parsing");
+    for (l, key) in lens.iter().zip(&q.keys) {
+        notify::count_lookup(ctx, l.is_some(), key);
+    }
     let n = compute(&mut locked, db, &q, &lens, Op::Inter, q.limit).len();
     drop(locked);
     ctx.reply.int(n as i64);
@@ -725,7 +754,7 @@ fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() == 2 {
         let mut shard = ctx.server.keyspace.lock_key(key);
         let z = zset_at(shard.db(ctx.client.db), key)?;
-        ctx.count_lookup(z.is_some());
+        notify::count_lookup(ctx, z.is_some(), key);
         match z {
             Some(z) => {
                 let i = (ctx.rng.next_u64() % z.len() as u64) as usize;
@@ -738,7 +767,7 @@ fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (count, withscores) = random_count(args, "withscores")?;
     let mut shard = ctx.server.keyspace.lock_key(key);
     let z = zset_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(z.is_some());
+    notify::count_lookup(ctx, z.is_some(), key);
     let Some(z) = z.filter(|_| count != 0) else {
         ctx.reply.array(0);
         return Ok(());
@@ -779,7 +808,7 @@ fn zscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let z = zset_at(shard.db(ctx.client.db), key)?;
-    ctx.count_lookup(z.is_some());
+    notify::count_lookup(ctx, z.is_some(), key);
     // An absent key answers before the options are read, as in Redis.
     let Some(z) = z else {
         drop(shard);
