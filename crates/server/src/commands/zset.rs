@@ -361,7 +361,70 @@ impl LexRange {
         Ok(LexRange { min: lex_bound(min).ok_or_else(err)?, max: lex_bound(max).ok_or_else(err)? })
     }
 
-    pub(crate) fn ranks(&self, z: &ZSet) -> (usize, usize) {
+    /// Whether min lies above max (or on it with an exclusive end), whatever the members.
+    fn empty_by_bounds(&self) -> bool {
+        fn rank(b: &LexBound) -> (u8, &[u8]) {
+            match b {
+                LexBound::Min => (0, &[]),
+                LexBound::Incl(x) | LexBound::Excl(x) => (1, x.as_slice()),
+                LexBound::Max => (2, &[]),
+            }
+        }
+        let exclusive = matches!(self.min, LexBound::Excl(_)) || matches!(self.max, LexBound::Excl(_));
+        match rank(&self.min).cmp(&rank(&self.max)) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => {
+                exclusive || matches!(self.min, LexBound::Max) || matches!(self.max, LexBound::Min)
+            }
+            std::cmp::Ordering::Less => false,
+        }
+    }
+
+    fn above_min(&self, m: &[u8]) -> bool {
+        match &self.min {
+            LexBound::Min => true,
+            LexBound::Max => false,
+            LexBound::Incl(x) => m >= x.as_slice(),
+            LexBound::Excl(x) => m > x.as_slice(),
+        }
+    }
+
+    fn below_max(&self, m: &[u8]) -> bool {
+        match &self.max {
+            LexBound::Min => false,
+            LexBound::Max => true,
+            LexBound::Incl(x) => m <= x.as_slice(),
+            LexBound::Excl(x) => m < x.as_slice(),
+        }
+    }
+
+    /// The ranks in range, walked from the start (or from the end when `rev`). When members
+    /// are not in lex order (mixed scores), Redis's answer depends on the direction of its
+    /// walk: from the first member at or above min while members stay at or below max, or
+    /// back from the last member at or below max while members stay at or above min. A
+    /// listpack is walked the same way here so replies agree; a big set keeps the logarithmic
+    /// search, which is exact whenever members are in lex order.
+    pub(crate) fn ranks(&self, z: &ZSet, rev: bool) -> (usize, usize) {
+        if z.encoding() == "listpack" {
+            let items = z.range(0, z.len(), false);
+            // Redis first rules out ranges that cannot hold anything: min above max, the last
+            // member below min, or the first member above max.
+            let possible = !self.empty_by_bounds()
+                && items.last().is_some_and(|(m, _)| self.above_min(m))
+                && items.first().is_some_and(|(m, _)| self.below_max(m));
+            if !possible {
+                return (0, 0);
+            }
+            return if rev {
+                let hi = items.len() - items.iter().rev().take_while(|(m, _)| !self.below_max(m)).count();
+                let lo = hi - items[..hi].iter().rev().take_while(|(m, _)| self.above_min(m)).count();
+                (lo, hi)
+            } else {
+                let lo = items.iter().position(|(m, _)| self.above_min(m)).unwrap_or(items.len());
+                let hi = lo + items[lo..].iter().take_while(|(m, _)| self.below_max(m)).count();
+                (lo, hi)
+            };
+        }
         let len = z.len();
         let start = match &self.min {
             LexBound::Min => 0,
@@ -646,7 +709,7 @@ fn zcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
 fn zlexcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let range = LexRange::parse(args.get(2), args.get(3))?;
     read(ctx, args, |z, r| {
-        let (a, b) = z.map_or((0, 0), |z| range.ranks(z));
+        let (a, b) = z.map_or((0, 0), |z| range.ranks(z, false));
         r.int((b - a) as i64)
     })
 }
@@ -733,7 +796,7 @@ impl RangeQuery {
                 return if self.rev { (len - b, len - a) } else { (a, b) };
             }
             By::Score => self.score.as_ref().map_or((0, 0), |r| r.ranks(z)),
-            By::Lex => self.lex.as_ref().map_or((0, 0), |r| r.ranks(z)),
+            By::Lex => self.lex.as_ref().map_or((0, 0), |r| r.ranks(z, self.rev)),
         };
         // A negative offset skips everything; a negative limit means no limit.
         if self.offset < 0 {
@@ -858,7 +921,7 @@ fn zremrangebyscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 fn zremrangebylex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let range = LexRange::parse(args.get(2), args.get(3))?;
-    remove_ranks(ctx, args, "zremrangebylex", |z| range.ranks(z))
+    remove_ranks(ctx, args, "zremrangebylex", |z| range.ranks(z, false))
 }
 
 #[cfg(test)]
