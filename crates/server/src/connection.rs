@@ -33,6 +33,8 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
     let mut rng = Rng::seeded();
     // Bytes read while the client is blocked (the input buffer is borrowed by the blocked request).
     let mut pending: Vec<u8> = Vec::new();
+    // This connection stopped the world for a command of the current batch.
+    let mut world_held = false;
 
     'conn: loop {
         let missing = parser.bulk_bytes_missing(input.len());
@@ -92,6 +94,7 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                     }
                     if server.pause.until_ms.load(Ordering::Relaxed) != 0 {
                         Gate::leave(&stats);
+                        let_go_of_world(&server, &handle, &mut world_held);
                         tokio::select! {
                             _ = wait_while_paused(&server, &args) => {}
                             _ = handle.kill_signal.notified() => break 'conn,
@@ -130,10 +133,13 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                             clock: &mut clock,
                         };
                         execute(&mut ctx, &args);
-                        server.gate.release(handle.id);
+                        // Kept until the batch ends: the next scripts of a pipeline run without
+                        // stopping the world again each time.
+                        world_held = true;
                     }
                     if let Some(request) = client.block.take() {
                         Gate::leave(&stats);
+                        let_go_of_world(&server, &handle, &mut world_held);
                         // What came before leaves now, as it would before Redis blocks a client.
                         if !reply.out.is_empty() {
                             if stream.write_all(&reply.out).await.is_err() {
@@ -172,6 +178,7 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
             }
         }
         Gate::leave(&stats);
+        let_go_of_world(&server, &handle, &mut world_held);
         let consumed = parser.request_start();
         input.drain(..consumed);
         parser.consumed(consumed);
@@ -207,12 +214,20 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
         }
     }
     Gate::leave(&stats);
+    let_go_of_world(&server, &handle, &mut world_held);
     if let Some(mut watching) = client.watching.take() {
         server.watches.unwatch_all(&mut watching);
     }
     server.pubsub.forget_client(&handle);
     crate::tracking::disable(&server, &handle, &mut client);
     server.unregister(handle.id);
+}
+
+/// Gives the world back before the connection waits for anything (or leaves).
+fn let_go_of_world(server: &Server, handle: &ClientHandle, held: &mut bool) {
+    if std::mem::take(held) {
+        server.gate.release(handle.id);
+    }
 }
 
 enum Admission {
