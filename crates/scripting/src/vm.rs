@@ -123,9 +123,14 @@ fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
     }
     let mut owned = OwnedArgs::default();
     for v in args.iter() {
-        match lua_arg_bytes(v) {
-            Some(b) => owned.push(&b),
-            None => return err("ERR Lua redis lib command arguments must be strings or integers"),
+        // Strings and integers (the usual arguments) go straight into the argument buffer.
+        match v {
+            Value::String(s) => owned.push(&s.as_bytes()),
+            Value::Integer(i) => owned.push(roost_resp::int_digits(*i, &mut [0u8; 20])),
+            _ => match lua_arg_bytes(v) {
+                Some(b) => owned.push(&b),
+                None => return err("ERR Lua redis lib command arguments must be strings or integers"),
+            },
         }
     }
     let resp = lua.app_data_ref::<RunState>().map_or(2, |s| s.resp);
