@@ -59,6 +59,10 @@ pub struct Table {
     expires: IndexMap<Key, u64, RandomState>,
     /// Keys removed because their time was up (INFO's expired_keys).
     pub expired: u64,
+    /// No expiry time in `expires` is earlier than this (0 when unknown): until then, reading a
+    /// key with a TTL needs no second lookup to know it is alive. Cache keys with TTLs are the
+    /// common case this serves.
+    expiry_floor: u64,
     /// The database this table belongs to, for reports of added and expired keys; the shard
     /// sets it whenever it hands the table out, so a SWAPDB never leaves it stale.
     pub(crate) db: usize,
@@ -87,6 +91,11 @@ impl Table {
         matches!(self.expires.get(key), Some(&at) if at <= now)
     }
 
+    /// `is_expired`, skipping the lookup while no expiry time of the table has come yet.
+    fn may_have_expired(&self, key: &[u8], now: u64) -> bool {
+        now >= self.expiry_floor && self.is_expired(key, now)
+    }
+
     /// The entry for `key` as stored, expired or not, without touching it: for DEBUG.
     pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
         self.map.get(key)
@@ -95,7 +104,7 @@ impl Table {
     /// The live entry for `key`; an expired one is removed on the way.
     pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let idx = self.map.get_index_of(key)?;
-        if self.map[idx].volatile && self.is_expired(key, now_ms()) {
+        if self.map[idx].volatile && self.may_have_expired(key, now_ms()) {
             self.expire_at_index(idx);
             return None;
         }
@@ -134,13 +143,20 @@ impl Table {
             (true, false) => {
                 self.expires.swap_remove(key);
             }
-            (_, true) => match self.expires.get_mut(key) {
-                Some(at) => *at = expire_at,
-                None => {
-                    self.expires.insert(Key::new(key), expire_at);
-                }
-            },
+            (_, true) => {
+                self.expiry_floor = if self.expires.is_empty() { expire_at } else { self.expiry_floor.min(expire_at) };
+                self.store_expiry(key, expire_at);
+            }
             (false, false) => {}
+        }
+    }
+
+    fn store_expiry(&mut self, key: &[u8], expire_at: u64) {
+        match self.expires.get_mut(key) {
+            Some(at) => *at = expire_at,
+            None => {
+                self.expires.insert(Key::new(key), expire_at);
+            }
         }
     }
 
@@ -279,6 +295,26 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_expire_whatever_order_their_times_were_set_in() {
+        let v = || Value::Str(crate::value::StrValue::from_bytes(b"v"));
+        let now = now_ms();
+        let mut t = Table::default();
+        t.set(b"later", v(), now + 60_000);
+        assert!(t.get(b"later").is_some());
+        // An earlier time set afterwards, directly and by changing a key's TTL, still counts.
+        t.set(b"past", v(), now - 1);
+        assert!(t.get(b"past").is_none());
+        t.set(b"moved", v(), now + 60_000);
+        assert!(t.set_expire(b"moved", now - 1));
+        assert!(t.get(b"moved").is_none());
+        assert!(t.get(b"later").is_some());
+        // Once every TTL is gone, a new one starts the bound afresh.
+        assert!(t.set_expire(b"later", 0));
+        t.set(b"again", v(), now - 1);
+        assert!(t.get(b"again").is_none());
+    }
     use crate::value::StrValue;
 
     fn v(s: &str) -> Value {
