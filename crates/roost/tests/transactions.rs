@@ -374,3 +374,28 @@ fn multi_increments_and_lua_read_modify_writes_do_not_lose_updates() {
     }
     assert_eq!(setup.cmd_str(&["GET", "shared"]), "$4\r\n1500\r\n");
 }
+
+/// CLIENT LIST shows a client queuing a transaction with the `x` flag and its queued count.
+#[test]
+fn client_list_shows_queued_transactions_like_redis() {
+    let roost = TestServer::start(&[]);
+    let redis = TestServer::start_redis();
+    for port in [roost.port, redis.port] {
+        let mut tx = RawClient::connect(port);
+        let mut observer = RawClient::connect(port);
+        assert_eq!(tx.cmd_str(&["CLIENT", "SETNAME", "txc"]), "+OK\r\n");
+        let fields = |observer: &mut RawClient| {
+            let list = observer.cmd_str(&["CLIENT", "LIST"]);
+            let line = list.lines().find(|l| l.contains("name=txc")).unwrap().to_string();
+            let pick = |key: &str| line.split(' ').find(|f| f.starts_with(key)).unwrap().to_string();
+            (pick("flags="), pick("multi="))
+        };
+        assert_eq!(fields(&mut observer), ("flags=N".to_string(), "multi=-1".to_string()), "port {port}");
+        assert_eq!(tx.cmd_str(&["MULTI"]), "+OK\r\n");
+        assert_eq!(tx.cmd_str(&["SET", "k", "1"]), "+QUEUED\r\n");
+        assert_eq!(tx.cmd_str(&["INCR", "k"]), "+QUEUED\r\n");
+        assert_eq!(fields(&mut observer), ("flags=x".to_string(), "multi=2".to_string()), "port {port}");
+        assert_eq!(tx.cmd_str(&["DISCARD"]), "+OK\r\n");
+        assert_eq!(fields(&mut observer), ("flags=N".to_string(), "multi=-1".to_string()), "port {port}");
+    }
+}

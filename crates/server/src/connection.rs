@@ -543,6 +543,7 @@ fn dispatch(ctx: &mut Ctx, args: &Args) -> Outcome {
         }
         if !transaction::runs_inside_multi(spec) {
             queued.commands.push((spec, stat, OwnedArgs::from_args(args)));
+            ctx.handle.multi_queued.store(queued.commands.len() as i64, Ordering::Relaxed);
             ctx.reply.simple(b"QUEUED");
             return Outcome::Done;
         }

@@ -399,6 +399,10 @@ pub fn client_info_line(server: &Server, h: &ClientHandle, caller: Option<&Calle
     if sub + psub + ssub > 0 {
         flags.push('P');
     }
+    let multi = h.multi_queued.load(Ordering::Relaxed);
+    if multi >= 0 {
+        flags.push('x');
+    }
     let tracking = h.tracking.list_info();
     if tracking.on {
         flags.push('t');
@@ -441,7 +445,7 @@ pub fn client_info_line(server: &Server, h: &ClientHandle, caller: Option<&Calle
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 \
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
          qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events={} \
          cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         h.id,
@@ -456,6 +460,7 @@ pub fn client_info_line(server: &Server, h: &ClientHandle, caller: Option<&Calle
         sub,
         psub,
         ssub,
+        multi,
         qbuf,
         qbuf_free,
         argv_mem,

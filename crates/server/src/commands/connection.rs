@@ -260,6 +260,7 @@ fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.client.multi = None;
+    ctx.handle.multi_queued.store(-1, Ordering::Relaxed);
     crate::commands::transaction::unwatch_all(ctx);
     crate::commands::pubsub::forget(ctx);
     crate::tracking::disable(ctx.server, ctx.handle, ctx.client);

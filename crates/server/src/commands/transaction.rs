@@ -5,6 +5,8 @@
 //! shards (and the watched keys' shards) for its whole length; a command that reaches beyond
 //! its declared keys (KEYS, FLUSHALL, SORT ... BY, scripts) makes EXEC stop the world instead.
 
+use std::sync::atomic::Ordering;
+
 use roost_resp::{Args, OwnedArgs};
 
 use super::{is, BASE};
@@ -110,6 +112,7 @@ fn multi(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR MULTI calls can not be nested"));
     }
     ctx.client.multi = Some(Box::default());
+    ctx.handle.multi_queued.store(0, Ordering::Relaxed);
     ctx.reply.ok();
     Ok(())
 }
@@ -118,6 +121,7 @@ fn discard(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     if ctx.client.multi.take().is_none() {
         return Err(CmdError::msg("ERR DISCARD without MULTI"));
     }
+    ctx.handle.multi_queued.store(-1, Ordering::Relaxed);
     unwatch_all(ctx);
     ctx.reply.ok();
     Ok(())
@@ -127,6 +131,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let Some(queued) = ctx.client.multi.take() else {
         return Err(CmdError::msg("ERR EXEC without MULTI"));
     };
+    ctx.handle.multi_queued.store(-1, Ordering::Relaxed);
     if queued.aborted {
         unwatch_all(ctx);
         return Err(CmdError::msg("EXECABORT Transaction discarded because of previous errors."));
