@@ -218,3 +218,26 @@ fn swapdb_and_move_wake_waiters() {
     assert_eq!(control.cmd_str(&["SWAPDB", "0", "1"]), "+OK\r\n");
     assert_eq!(w.read_reply(), b"*2\r\n$1\r\nq\r\n$7\r\nswapped\r\n");
 }
+
+/// CLIENT LIST marks a client waiting in a blocking command with the `b` flag, as Redis does.
+#[test]
+fn client_list_flags_a_blocked_client_like_redis() {
+    let roost = TestServer::start(&[]);
+    let redis = TestServer::start_redis();
+    for port in [roost.port, redis.port] {
+        let mut waiter = RawClient::connect(port);
+        let mut observer = RawClient::connect(port);
+        assert_eq!(waiter.cmd_str(&["CLIENT", "SETNAME", "blk"]), "+OK\r\n");
+        waiter.send(&encode(&[b"BLPOP", b"blk:list", b"0"]));
+        wait_blocked(&mut observer, 1);
+        let flags = |observer: &mut RawClient| {
+            let list = observer.cmd_str(&["CLIENT", "LIST"]);
+            let line = list.lines().find(|l| l.contains("name=blk")).unwrap().to_string();
+            line.split(' ').find(|f| f.starts_with("flags=")).unwrap().to_string()
+        };
+        assert_eq!(flags(&mut observer), "flags=b", "port {port}");
+        assert_eq!(observer.int(&["RPUSH", "blk:list", "x"]), 1);
+        assert_eq!(waiter.read_reply(), b"*2\r\n$8\r\nblk:list\r\n$1\r\nx\r\n");
+        assert_eq!(flags(&mut observer), "flags=N", "port {port}");
+    }
+}

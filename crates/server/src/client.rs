@@ -29,6 +29,8 @@ pub struct ClientHandle {
     pub kill_signal: Notify,
     /// Messages other clients send this one (pub/sub, invalidations), written out by its own
     /// connection between replies, never inside one.
+    /// Waiting in a blocking command (CLIENT LIST's `b` flag).
+    pub blocked: AtomicBool,
     /// Commands queued since MULTI, -1 outside a transaction (CLIENT LIST's `multi=`).
     pub multi_queued: std::sync::atomic::AtomicI64,
     pub outbox: Mutex<Vec<u8>>,
@@ -69,6 +71,7 @@ impl ClientHandle {
             output_len: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill_signal: Notify::new(),
+            blocked: AtomicBool::new(false),
             multi_queued: std::sync::atomic::AtomicI64::new(-1),
             outbox: Mutex::new(Vec::new()),
             outbox_signal: Notify::new(),

@@ -297,6 +297,7 @@ struct Parts<'a> {
 /// timeout passes, CLIENT UNBLOCK ends the wait, or it is killed (false: close the connection).
 async fn wait_until_served(p: &mut Parts<'_>, args: &Args<'_>, request: BlockRequest) -> bool {
     let waiter = p.server.blocking.register(p.handle.id, p.client.db, &request.keys);
+    p.handle.blocked.store(true, Ordering::Relaxed);
     // The deadline was fixed when the command first ran; retries don't extend it.
     let deadline = (request.deadline_ms > 0)
         .then(|| tokio::time::Instant::now() + Duration::from_millis(request.deadline_ms.saturating_sub(now_ms())));
@@ -366,6 +367,7 @@ async fn wait_until_served(p: &mut Parts<'_>, args: &Args<'_>, request: BlockReq
         }
     };
     p.server.blocking.unregister(&waiter);
+    p.handle.blocked.store(false, Ordering::Relaxed);
     keep
 }
 

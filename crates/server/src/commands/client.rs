@@ -403,6 +403,9 @@ pub fn client_info_line(server: &Server, h: &ClientHandle, caller: Option<&Calle
     if multi >= 0 {
         flags.push('x');
     }
+    if h.blocked.load(Ordering::Relaxed) {
+        flags.push('b');
+    }
     let tracking = h.tracking.list_info();
     if tracking.on {
         flags.push('t');
