@@ -648,3 +648,27 @@ fn sandbox_details() {
     assert_eq!(c.cmd_str(&["FCALL", "a13", "0"]), "+QUEUED\r\n");
     assert_eq!(c.cmd_str(&["EXEC"]), "*2\r\n:1\r\n:13\r\n");
 }
+
+/// INFO memory counts cached scripts and loaded functions, and can be read from inside a script
+/// (the engine is not locked to answer it).
+#[test]
+fn info_memory_counts_scripts_and_functions() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    let field = |c: &mut RawClient, name: &str| -> String {
+        let info = c.cmd_str(&["INFO", "memory"]);
+        info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).unwrap().trim().to_string()
+    };
+    assert_eq!(field(&mut c, "number_of_cached_scripts"), "0");
+    assert!(c.cmd_str(&["SCRIPT", "LOAD", "return 1"]).starts_with("$40\r\n"));
+    assert_eq!(
+        c.cmd_str(&["FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)"]),
+        "$3\r\nlib\r\n"
+    );
+    assert_eq!(field(&mut c, "number_of_cached_scripts"), "1");
+    assert_eq!(field(&mut c, "number_of_functions"), "1");
+    assert_eq!(field(&mut c, "number_of_libraries"), "1");
+    assert_eq!(field(&mut c, "used_memory_scripts_eval"), "8");
+    assert!(field(&mut c, "used_memory_lua").parse::<u64>().unwrap() > 0);
+    assert_eq!(c.cmd_str(&["EVAL", "return string.len(redis.call('INFO', 'memory')) > 0", "0"]), ":1\r\n");
+}

@@ -59,6 +59,8 @@ pub struct ScriptInfo {
 pub struct Counts {
     pub scripts: usize,
     pub script_bytes: usize,
+    /// Bytes of library code held for FUNCTION (INFO's used_memory_functions).
+    pub library_bytes: usize,
     pub libraries: usize,
     pub functions: usize,
     /// Bytes the Lua VM has allocated (INFO's used_memory_lua).
@@ -106,6 +108,7 @@ impl Engine {
         Counts {
             scripts: self.scripts.scripts.len(),
             script_bytes: self.scripts.body_bytes,
+            library_bytes: self.functions.libraries.values().map(|l| l.code.len()).sum(),
             libraries: self.functions.libraries.len(),
             functions: self.functions.function_count(),
             lua_memory: self.vm.lua.used_memory(),

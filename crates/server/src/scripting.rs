@@ -37,6 +37,7 @@ pub struct Scripting {
     functions: AtomicUsize,
     scripts: AtomicUsize,
     script_bytes: AtomicUsize,
+    library_bytes: AtomicUsize,
     lua_memory: AtomicUsize,
 }
 
@@ -61,6 +62,7 @@ impl Scripting {
             functions: AtomicUsize::new(0),
             scripts: AtomicUsize::new(0),
             script_bytes: AtomicUsize::new(0),
+            library_bytes: AtomicUsize::new(0),
             lua_memory: AtomicUsize::new(0),
         };
         scripting.note_counts(&scripting.engine.lock());
@@ -110,6 +112,7 @@ impl Scripting {
         self.functions.store(c.functions, Ordering::Relaxed);
         self.scripts.store(c.scripts, Ordering::Relaxed);
         self.script_bytes.store(c.script_bytes, Ordering::Relaxed);
+        self.library_bytes.store(c.library_bytes, Ordering::Relaxed);
         self.lua_memory.store(c.lua_memory, Ordering::Relaxed);
     }
 
@@ -119,6 +122,7 @@ impl Scripting {
         Counts {
             scripts: self.scripts.load(Ordering::Relaxed),
             script_bytes: self.script_bytes.load(Ordering::Relaxed),
+            library_bytes: self.library_bytes.load(Ordering::Relaxed),
             libraries: self.libraries.load(Ordering::Relaxed),
             functions: self.functions.load(Ordering::Relaxed),
             lua_memory: self.lua_memory.load(Ordering::Relaxed),

@@ -160,6 +160,22 @@ fn section(ctx: &Ctx, name: &str, out: &mut String) {
             field!("used_memory_peak_perc", format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64));
             field!("total_system_memory", system);
             field!("total_system_memory_human", human(system));
+            // One Lua VM serves scripts and functions alike, so its memory is reported as the
+            // scripts' VM and the functions' VM shows none of its own.
+            let lua = s.scripting.counts();
+            field!("used_memory_lua", lua.lua_memory);
+            field!("used_memory_vm_eval", lua.lua_memory);
+            field!("used_memory_lua_human", human(lua.lua_memory as u64));
+            field!("used_memory_scripts_eval", lua.script_bytes);
+            field!("number_of_cached_scripts", lua.scripts);
+            field!("number_of_functions", lua.functions);
+            field!("number_of_libraries", lua.libraries);
+            field!("used_memory_vm_functions", 0);
+            field!("used_memory_vm_total", lua.lua_memory);
+            field!("used_memory_vm_total_human", human(lua.lua_memory as u64));
+            field!("used_memory_functions", lua.library_bytes);
+            field!("used_memory_scripts", lua.script_bytes + lua.library_bytes);
+            field!("used_memory_scripts_human", human((lua.script_bytes + lua.library_bytes) as u64));
             field!("maxmemory", maxmemory);
             field!("maxmemory_human", human(maxmemory));
             field!("maxmemory_policy", get("maxmemory-policy"));
