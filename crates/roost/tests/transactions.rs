@@ -399,3 +399,28 @@ fn client_list_shows_queued_transactions_like_redis() {
         assert_eq!(fields(&mut observer), ("flags=N".to_string(), "multi=-1".to_string()), "port {port}");
     }
 }
+
+/// CLIENT LIST's `d` flag: a watched key was changed, until EXEC (or UNWATCH) drops the watch.
+#[test]
+fn client_list_flags_a_touched_watch_like_redis() {
+    let roost = TestServer::start(&[]);
+    let redis = TestServer::start_redis();
+    for port in [roost.port, redis.port] {
+        let mut watcher = RawClient::connect(port);
+        let mut other = RawClient::connect(port);
+        assert_eq!(watcher.cmd_str(&["CLIENT", "SETNAME", "wd"]), "+OK\r\n");
+        let flags = |other: &mut RawClient| {
+            let list = other.cmd_str(&["CLIENT", "LIST"]);
+            let line = list.lines().find(|l| l.contains("name=wd")).unwrap().to_string();
+            line.split(' ').find(|f| f.starts_with("flags=")).unwrap().to_string()
+        };
+        assert_eq!(watcher.cmd_str(&["WATCH", "wk"]), "+OK\r\n");
+        assert_eq!(flags(&mut other), "flags=N", "port {port}");
+        assert_eq!(other.cmd_str(&["SET", "wk", "1"]), "+OK\r\n");
+        assert_eq!(flags(&mut other), "flags=d", "port {port}");
+        assert_eq!(watcher.cmd_str(&["MULTI"]), "+OK\r\n");
+        assert_eq!(flags(&mut other), "flags=xd", "port {port}");
+        assert_eq!(watcher.cmd_str(&["EXEC"]), "*-1\r\n");
+        assert_eq!(flags(&mut other), "flags=N", "port {port}");
+    }
+}

@@ -29,6 +29,8 @@ pub struct ClientHandle {
     pub kill_signal: Notify,
     /// Messages other clients send this one (pub/sub, invalidations), written out by its own
     /// connection between replies, never inside one.
+    /// The client's WATCH mark while it watches keys (CLIENT LIST's `d` flag when raised).
+    pub watch_touched: Mutex<Option<std::sync::Arc<AtomicBool>>>,
     /// Waiting in a blocking command (CLIENT LIST's `b` flag).
     pub blocked: AtomicBool,
     /// Commands queued since MULTI, -1 outside a transaction (CLIENT LIST's `multi=`).
@@ -71,6 +73,7 @@ impl ClientHandle {
             output_len: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill_signal: Notify::new(),
+            watch_touched: Mutex::new(None),
             blocked: AtomicBool::new(false),
             multi_queued: std::sync::atomic::AtomicI64::new(-1),
             outbox: Mutex::new(Vec::new()),

@@ -416,6 +416,9 @@ pub fn client_info_line(server: &Server, h: &ClientHandle, caller: Option<&Calle
     if tracking.bcast {
         flags.push('B');
     }
+    if h.watch_touched.lock().as_ref().is_some_and(|t| t.load(Ordering::Relaxed)) {
+        flags.push('d');
+    }
     if meta.no_evict {
         flags.push('e');
     }

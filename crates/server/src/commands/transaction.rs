@@ -178,7 +178,14 @@ fn watch(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR WATCH inside MULTI is not allowed"));
     }
     let db = ctx.client.db;
-    let watching = ctx.client.watching.get_or_insert_with(|| Box::new(Watching::new()));
+    let watching = match ctx.client.watching.take() {
+        Some(w) => ctx.client.watching.insert(w),
+        None => {
+            let w = Box::new(Watching::new());
+            *ctx.handle.watch_touched.lock() = Some(w.touched.clone());
+            ctx.client.watching.insert(w)
+        }
+    };
     for key in args.iter().skip(1) {
         // Registered under the key's shard lock, so a write is either before it or sees it.
         let mut shard = ctx.server.keyspace.lock_key(key);
@@ -200,5 +207,6 @@ fn unwatch(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 pub fn unwatch_all(ctx: &mut Ctx) {
     if let Some(mut w) = ctx.client.watching.take() {
         ctx.server.watches.unwatch_all(&mut w);
+        *ctx.handle.watch_touched.lock() = None;
     }
 }
