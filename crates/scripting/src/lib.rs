@@ -104,6 +104,11 @@ impl Engine {
         Ok(Engine { vm, scripts: ScriptCache::default(), functions: Registry::default() })
     }
 
+    /// Bytes the Lua VM has allocated.
+    pub fn lua_memory(&self) -> usize {
+        self.vm.lua.used_memory()
+    }
+
     pub fn counts(&self) -> Counts {
         Counts {
             scripts: self.scripts.scripts.len(),

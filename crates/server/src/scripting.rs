@@ -105,6 +105,11 @@ impl Scripting {
         }
     }
 
+    /// After a run: only the VM's memory can have changed.
+    pub(crate) fn note_memory(&self, engine: &Engine) {
+        self.lua_memory.store(engine.lua_memory(), Ordering::Relaxed);
+    }
+
     /// Refreshes the counts others read without the engine (after anything that changes them).
     pub(crate) fn note_counts(&self, engine: &Engine) {
         let c = engine.counts();

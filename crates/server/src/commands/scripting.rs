@@ -299,7 +299,7 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
         engine.eval(&info.sha, &keys, &argv, &mut host, &mut out);
     }
     ctx.server.scripting.end();
-    ctx.server.scripting.note_counts(&engine);
+    ctx.server.scripting.note_memory(&engine);
     drop(engine);
     finish(ctx, db, out);
     Ok(())
@@ -340,7 +340,7 @@ fn fcall_generic(ctx: &mut Ctx, args: &Args, ro: bool) -> CmdResult {
         engine.fcall(args.get(1), &keys, &rest, &mut host, &mut out);
     }
     ctx.server.scripting.end();
-    ctx.server.scripting.note_counts(&engine);
+    ctx.server.scripting.note_memory(&engine);
     drop(engine);
     finish(ctx, db, out);
     Ok(())
