@@ -311,6 +311,20 @@ fn release(wp: &WorkerPool) {
 
 const MAX_CLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
 
+/// Serves one accepted client, or tells it the pool is full (client_connections).
+async fn serve_admitted<R, W>(wp: Rc<WorkerPool>, rd: R, mut wr: W)
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    if !admit(&wp) {
+        let _ = wr.write_all(MAX_CLIENTS_REPLY).await;
+        return;
+    }
+    client::serve(wp.clone(), rd, wr).await;
+    release(&wp);
+}
+
 async fn accept_tcp(wp: Rc<WorkerPool>, listener: tokio::net::TcpListener) {
     loop {
         let (stream, _) = match listener.accept().await {
@@ -326,16 +340,8 @@ async fn accept_tcp(wp: Rc<WorkerPool>, listener: tokio::net::TcpListener) {
         if wp.shared.cfg.tcpkeepalive {
             let _ = socket2::SockRef::from(&stream).set_keepalive(true);
         }
-        let wp = wp.clone();
-        tokio::task::spawn_local(async move {
-            let (rd, mut wr) = stream.into_split();
-            if !admit(&wp) {
-                let _ = wr.write_all(MAX_CLIENTS_REPLY).await;
-                return;
-            }
-            client::serve(wp.clone(), rd, wr).await;
-            release(&wp);
-        });
+        let (rd, wr) = stream.into_split();
+        tokio::task::spawn_local(serve_admitted(wp.clone(), rd, wr));
     }
 }
 
@@ -349,15 +355,7 @@ async fn accept_unix(wp: Rc<WorkerPool>, listener: tokio::net::UnixListener) {
                 continue;
             }
         };
-        let wp = wp.clone();
-        tokio::task::spawn_local(async move {
-            let (rd, mut wr) = stream.into_split();
-            if !admit(&wp) {
-                let _ = wr.write_all(MAX_CLIENTS_REPLY).await;
-                return;
-            }
-            client::serve(wp.clone(), rd, wr).await;
-            release(&wp);
-        });
+        let (rd, wr) = stream.into_split();
+        tokio::task::spawn_local(serve_admitted(wp.clone(), rd, wr));
     }
 }

@@ -5,10 +5,11 @@
 //! they never lag.
 
 use std::fmt::Write;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use crate::pool::{unix_secs, PoolShared, LATENCY_BOUNDS_US};
+use crate::pool::{unix_secs, PoolShared, PoolStats, ServerStats, LATENCY_BOUNDS_US};
 use crate::server::{RunOptions, CURR_CONNECTIONS, TOTAL_CONNECTIONS};
 
 /// What each field means, for `-D` (describe stats).
@@ -140,6 +141,28 @@ fn label(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// Per-pool counters for /metrics: name, help text, and where the count lives.
+type PoolCounter = (&'static str, &'static str, fn(&PoolStats) -> &AtomicU64);
+const POOL_COUNTERS: &[PoolCounter] = &[
+    ("client_eof_total", "Client connections closed by the client.", |s| &s.client_eof),
+    ("client_err_total", "Client connections closed on an error.", |s| &s.client_err),
+    ("server_ejects_total", "Times a backend server was ejected.", |s| &s.server_ejects),
+    ("forward_error_total", "Requests that could not be forwarded (no live server).", |s| &s.forward_error),
+    ("fragments_total", "Sub-requests created by splitting multi-key commands.", |s| &s.fragments),
+];
+
+/// Per-server counters for /metrics.
+type ServerCounter = (&'static str, &'static str, fn(&ServerStats) -> &AtomicU64);
+const SERVER_COUNTERS: &[ServerCounter] = &[
+    ("server_requests_total", "Requests sent to the server.", |s| &s.requests),
+    ("server_request_bytes_total", "Request bytes sent to the server.", |s| &s.request_bytes),
+    ("server_responses_total", "Replies received from the server.", |s| &s.responses),
+    ("server_response_bytes_total", "Reply bytes received from the server.", |s| &s.response_bytes),
+    ("server_eof_total", "Server connections closed by the server.", |s| &s.server_eof),
+    ("server_err_total", "Server connections that failed (connect, I/O or protocol errors).", |s| &s.server_err),
+    ("server_timedout_total", "Server connections closed by the request timeout.", |s| &s.server_timedout),
+];
+
 /// The counters in Prometheus text format, per pool and per server.
 pub fn render_prometheus(pools: &[Arc<PoolShared>]) -> String {
     let mut m = String::with_capacity(4096);
@@ -170,78 +193,12 @@ pub fn render_prometheus(pools: &[Arc<PoolShared>]) -> String {
         "Client connections open now.",
         &mut pool_rows(&|p| n(p.stats.client_connections.load(Relaxed))).into_iter(),
     );
-    family(
-        "client_eof_total",
-        "counter",
-        "Client connections closed by the client.",
-        &mut pool_rows(&|p| p.stats.client_eof.load(Relaxed)).into_iter(),
-    );
-    family(
-        "client_err_total",
-        "counter",
-        "Client connections closed on an error.",
-        &mut pool_rows(&|p| p.stats.client_err.load(Relaxed)).into_iter(),
-    );
-    family(
-        "server_ejects_total",
-        "counter",
-        "Times a backend server was ejected.",
-        &mut pool_rows(&|p| p.stats.server_ejects.load(Relaxed)).into_iter(),
-    );
-    family(
-        "forward_error_total",
-        "counter",
-        "Requests that could not be forwarded (no live server).",
-        &mut pool_rows(&|p| p.stats.forward_error.load(Relaxed)).into_iter(),
-    );
-    family(
-        "fragments_total",
-        "counter",
-        "Sub-requests created by splitting multi-key commands.",
-        &mut pool_rows(&|p| p.stats.fragments.load(Relaxed)).into_iter(),
-    );
-    family(
-        "server_requests_total",
-        "counter",
-        "Requests sent to the server.",
-        &mut server_rows(&|p, i| p.servers[i].stats.requests.load(Relaxed)).into_iter(),
-    );
-    family(
-        "server_request_bytes_total",
-        "counter",
-        "Request bytes sent to the server.",
-        &mut server_rows(&|p, i| p.servers[i].stats.request_bytes.load(Relaxed)).into_iter(),
-    );
-    family(
-        "server_responses_total",
-        "counter",
-        "Replies received from the server.",
-        &mut server_rows(&|p, i| p.servers[i].stats.responses.load(Relaxed)).into_iter(),
-    );
-    family(
-        "server_response_bytes_total",
-        "counter",
-        "Reply bytes received from the server.",
-        &mut server_rows(&|p, i| p.servers[i].stats.response_bytes.load(Relaxed)).into_iter(),
-    );
-    family(
-        "server_eof_total",
-        "counter",
-        "Server connections closed by the server.",
-        &mut server_rows(&|p, i| p.servers[i].stats.server_eof.load(Relaxed)).into_iter(),
-    );
-    family(
-        "server_err_total",
-        "counter",
-        "Server connections that failed (connect, I/O or protocol errors).",
-        &mut server_rows(&|p, i| p.servers[i].stats.server_err.load(Relaxed)).into_iter(),
-    );
-    family(
-        "server_timedout_total",
-        "counter",
-        "Server connections closed by the request timeout.",
-        &mut server_rows(&|p, i| p.servers[i].stats.server_timedout.load(Relaxed)).into_iter(),
-    );
+    for (name, help, counter) in POOL_COUNTERS {
+        family(name, "counter", help, &mut pool_rows(&|p| counter(&p.stats).load(Relaxed)).into_iter());
+    }
+    for (name, help, counter) in SERVER_COUNTERS {
+        family(name, "counter", help, &mut server_rows(&|p, i| counter(&p.servers[i].stats).load(Relaxed)).into_iter());
+    }
     family(
         "server_connections",
         "gauge",

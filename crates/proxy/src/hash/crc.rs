@@ -4,23 +4,9 @@
 //! crc32 sign-extends bytes in C, but only the low 8 bits of the XOR index the table, so unsigned
 //! bytes give the same result.
 
-const fn reflected_table16(poly: u16) -> [u16; 256] {
-    let mut table = [0u16; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = i as u16;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ poly } else { crc >> 1 };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-}
-
-const fn reflected_table32(poly: u32) -> [u32; 256] {
+/// The byte table of a reflected CRC. A 16-bit polynomial gives entries below 2^16, so one
+/// builder serves CRC-16 and CRC-32.
+const fn reflected_table(poly: u32) -> [u32; 256] {
     let mut table = [0u32; 256];
     let mut i = 0;
     while i < 256 {
@@ -36,12 +22,12 @@ const fn reflected_table32(poly: u32) -> [u32; 256] {
     table
 }
 
-static CRC16_TABLE: [u16; 256] = reflected_table16(0xa001);
-static CRC32_TABLE: [u32; 256] = reflected_table32(0xedb8_8320);
+static CRC16_TABLE: [u32; 256] = reflected_table(0xa001);
+static CRC32_TABLE: [u32; 256] = reflected_table(0xedb8_8320);
 
 /// CRC-16/ARC, initial value 0, no final XOR (not the XMODEM CRC16 of Redis Cluster slots).
 pub fn crc16(key: &[u8]) -> u32 {
-    let crc = key.iter().fold(0u16, |crc, &b| (crc >> 8) ^ CRC16_TABLE[((crc ^ b as u16) & 0xff) as usize]);
+    let crc = key.iter().fold(0u16, |crc, &b| (crc >> 8) ^ CRC16_TABLE[((crc ^ b as u16) & 0xff) as usize] as u16);
     crc as u32
 }
 
