@@ -221,3 +221,12 @@ mod tests {
         assert!(b.queues.lock().is_empty());
     }
 }
+
+/// The reply of a blocking command that may not wait (inside MULTI/EXEC or a script) and found
+/// nothing: what Redis answers there, a null bulk for the list moves and a null array otherwise.
+pub fn answer_without_waiting(spec: &crate::command::CommandSpec, reply: &mut roost_resp::ReplyBuf) {
+    match spec.name {
+        "blmove" | "brpoplpush" => reply.null(),
+        _ => reply.null_array(),
+    }
+}

@@ -201,9 +201,9 @@ impl Host for ScriptHost<'_, '_> {
             run_command(&mut nested, spec, stat, &a);
         }
         if client.block.take().is_some() {
-            // A script never waits: a command that would block answers as on a timeout.
+            // A script never waits: a command that would block answers at once.
             reply.out.clear();
-            reply.null_array();
+            crate::blocking::answer_without_waiting(spec, &mut reply);
         }
         self.db = client.db;
         if writes {

@@ -163,10 +163,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         run_command(ctx, spec, *stat, &args.args());
         // Blocking commands inside a transaction answer at once, as if their time were up.
         if ctx.client.block.take().is_some() {
-            match spec.name {
-                "blmove" | "brpoplpush" => ctx.reply.null(),
-                _ => ctx.reply.null_array(),
-            }
+            crate::blocking::answer_without_waiting(spec, ctx.reply);
         }
     }
     drop(hold);
