@@ -180,6 +180,15 @@ pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<u64, CmdError> {
     Ok(now_ms + ms as u64)
 }
 
+/// The reply of a blocking command that may not wait (inside MULTI/EXEC or a script) and found
+/// nothing: what Redis answers there, a null bulk for the list moves and a null array otherwise.
+pub fn answer_without_waiting(spec: &crate::command::CommandSpec, reply: &mut roost_resp::ReplyBuf) {
+    match spec.name {
+        "blmove" | "brpoplpush" => reply.null(),
+        _ => reply.null_array(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,14 +228,5 @@ mod tests {
         b.unregister(&second);
         assert_eq!(b.blocked_clients(), 0);
         assert!(b.queues.lock().is_empty());
-    }
-}
-
-/// The reply of a blocking command that may not wait (inside MULTI/EXEC or a script) and found
-/// nothing: what Redis answers there, a null bulk for the list moves and a null array otherwise.
-pub fn answer_without_waiting(spec: &crate::command::CommandSpec, reply: &mut roost_resp::ReplyBuf) {
-    match spec.name {
-        "blmove" | "brpoplpush" => reply.null(),
-        _ => reply.null_array(),
     }
 }
