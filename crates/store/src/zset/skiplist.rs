@@ -1,22 +1,25 @@
-//! The full form of a sorted set: a member -> node map whose nodes are also the links of a
-//! skiplist with spans.
+//! The full form of a sorted set: a member -> node map, and a skiplist with spans whose links
+//! live in one arena.
 //!
 //! Why a skiplist rather than an order-statistic B-tree: the commands need, besides lookups by
 //! member, ranks, rank -> element, the first element of a score or lex range, and walks in both
 //! directions from any element. A skiplist with spans (Redis's design) gives all of them in
 //! O(log n) with one short descent routine, keeps every element at a fixed place while others
 //! come and go (so a walk is just following links), and is a few hundred lines whose
-//! behaviour on ties and ranges can be checked line by line against Redis's. A B-tree would be
-//! more cache-friendly for big sets, but needs node splitting, merging and count maintenance
-//! on every path, which is more code to get right for little gain at the sizes sorted sets
-//! usually have.
+//! behaviour on ties and ranges can be checked line by line against Redis's.
 //!
-//! Memory: the skiplist nodes live *inside* the map's entries (an `IndexMap` keyed by member),
-//! and links are `u32` positions in that map, so a member is stored once and there is no
-//! separate node allocation. The lowest link sits inline in the node; only the quarter of nodes
-//! that reach higher levels allocate a small slice for the rest. The map's positions also give
-//! O(1) random picks (ZRANDMEMBER) and stable ZSCAN cursors. Removing an entry moves the map's
-//! last entry into the hole, so the links that pointed at it are redirected: one more descent.
+//! Layout, chosen for the descent, which is where ZADD spends its time on big sets:
+//! - A node's links, all levels, sit side by side in one arena (`links`), so going down a level
+//!   reads the neighbouring slot rather than another allocation.
+//! - Each link carries, besides its target's map position, the target's arena offset and score.
+//!   A descent step that stops (the target comes after the sought entry) therefore reads
+//!   nothing but the link in hand, and a step that moves reads only the target's links. The map
+//!   entry, and the member bytes, are read only on equal scores.
+//! - The member is stored once, as the map's key; links are `u32` positions in that map, whose
+//!   positions also give O(1) random picks (ZRANDMEMBER) and stable ZSCAN cursors. Removing an
+//!   entry moves the map's last entry into the hole, so the links that pointed at it are
+//!   redirected: one more descent.
+//! - Freed link runs are kept per height and reused by the next node of that height.
 
 use std::cmp::Ordering;
 
@@ -25,33 +28,33 @@ use indexmap::IndexMap;
 
 /// No node: the end of a level.
 const NIL: u32 = u32::MAX;
-/// The head sentinel, which is not in the map.
-const HEAD: u32 = u32::MAX - 1;
 /// Redis's limits: 32 levels, each level a quarter as populated as the one below.
 const MAX_LEVEL: usize = 32;
+/// The head's links are the arena's first `MAX_LEVEL` slots.
+const HEAD_AT: u32 = 0;
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Link {
+    /// The target's map position, or `NIL`.
     next: u32,
+    /// Where the target's links start in the arena.
+    next_at: u32,
     /// How many level-0 steps this link jumps over (1 for a neighbour).
     span: u32,
+    /// The target's score, so that a descent compares without visiting the target.
+    score: f64,
 }
 
-const END: Link = Link { next: NIL, span: 0 };
+const END: Link = Link { next: NIL, next_at: 0, span: 0, score: 0.0 };
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Node {
     score: f64,
+    /// The previous element (level 0), or `NIL` for the first.
     back: u32,
-    l0: Link,
-    /// Levels 1 and up; empty (no allocation) for most nodes.
-    up: Box<[Link]>,
-}
-
-impl Node {
-    fn levels(&self) -> usize {
-        1 + self.up.len()
-    }
+    /// Where this node's links start in the arena.
+    at: u32,
+    levels: u8,
 }
 
 type Map = IndexMap<Box<[u8]>, Node, RandomState>;
@@ -62,6 +65,14 @@ pub fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
         Some(Ordering::Equal) | None => m1.cmp(m2),
         Some(o) => o,
     }
+}
+
+/// Per level, the arena offset of the last node before a given entry and the elements passed
+/// to reach it; plus that node's map position at level 0.
+struct Path {
+    at: [u32; MAX_LEVEL],
+    rank: [u32; MAX_LEVEL],
+    prev: u32,
 }
 
 /// A walk along level 0 from some element, in either direction.
@@ -79,7 +90,7 @@ impl<'a> Iterator for Iter<'a> {
             return None;
         }
         let (m, n) = self.list.map.get_index(self.x as usize).expect("linked node is in the map");
-        self.x = if self.rev { n.back } else { n.l0.next };
+        self.x = if self.rev { n.back } else { self.list.links[n.at as usize].next };
         Some((m, n.score))
     }
 }
@@ -87,20 +98,33 @@ impl<'a> Iterator for Iter<'a> {
 #[derive(Clone, Debug)]
 pub struct SkipList {
     map: Map,
-    head: Vec<Link>,
+    links: Vec<Link>,
+    /// Freed link runs, indexed by their length.
+    free: Vec<Vec<u32>>,
+    /// Levels in use by the head.
+    level: usize,
     tail: u32,
     seed: u64,
 }
 
 impl Default for SkipList {
     fn default() -> Self {
-        SkipList { map: Map::default(), head: vec![END], tail: NIL, seed: 0x2545_F491_4F6C_DD1D }
+        SkipList::with_capacity(0)
     }
 }
 
 impl SkipList {
     pub fn with_capacity(n: usize) -> SkipList {
-        SkipList { map: Map::with_capacity_and_hasher(n, RandomState::default()), ..SkipList::default() }
+        let mut links = Vec::with_capacity(MAX_LEVEL + n + n / 3);
+        links.resize(MAX_LEVEL, END);
+        SkipList {
+            map: Map::with_capacity_and_hasher(n, RandomState::default()),
+            links,
+            free: Vec::new(),
+            level: 1,
+            tail: NIL,
+            seed: 0x2545_F491_4F6C_DD1D,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -114,42 +138,30 @@ impl SkipList {
     pub fn heap_size(&self) -> usize {
         const SLOT: usize = std::mem::size_of::<(u64, Box<[u8]>, Node)>();
         const INDEX: usize = (std::mem::size_of::<usize>() + 1) * 8 / 7;
-        let per: usize = self.map.iter().map(|(k, n)| k.len() + n.up.len() * std::mem::size_of::<Link>()).sum();
-        self.map.capacity() * (SLOT + INDEX) + self.head.capacity() * std::mem::size_of::<Link>() + per
+        let members: usize = self.map.keys().map(|k| k.len()).sum();
+        let free: usize = self.free.iter().map(|f| f.capacity() * 4).sum();
+        self.map.capacity() * (SLOT + INDEX) + self.links.capacity() * std::mem::size_of::<Link>() + free + members
     }
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         self.map.get(member).map(|n| n.score)
     }
 
-    fn link(&self, node: u32, level: usize) -> Link {
-        let n = if node == HEAD {
-            return self.head[level];
-        } else {
-            &self.map[node as usize]
-        };
-        if level == 0 {
-            n.l0
-        } else {
-            n.up[level - 1]
-        }
-    }
-
-    fn link_mut(&mut self, node: u32, level: usize) -> &mut Link {
-        if node == HEAD {
-            return &mut self.head[level];
-        }
-        let n = &mut self.map[node as usize];
-        if level == 0 {
-            &mut n.l0
-        } else {
-            &mut n.up[level - 1]
-        }
+    fn member(&self, node: u32) -> &[u8] {
+        self.map.get_index(node as usize).expect("linked node is in the map").0
     }
 
     fn entry(&self, node: u32) -> (&[u8], f64) {
         let (m, n) = self.map.get_index(node as usize).expect("linked node is in the map");
         (m, n.score)
+    }
+
+    fn link(&self, at: u32, level: usize) -> &Link {
+        &self.links[at as usize + level]
+    }
+
+    fn link_mut(&mut self, at: u32, level: usize) -> &mut Link {
+        &mut self.links[at as usize + level]
     }
 
     fn random_level(&mut self) -> usize {
@@ -166,115 +178,140 @@ impl SkipList {
         level
     }
 
-    /// For each level, the last node whose entry comes before (score, member), and the rank
-    /// (elements passed) at that node.
-    fn path(&self, score: f64, member: &[u8]) -> ([u32; MAX_LEVEL], [u32; MAX_LEVEL]) {
-        let mut update = [HEAD; MAX_LEVEL];
-        let mut rank = [0u32; MAX_LEVEL];
-        let mut x = HEAD;
+    fn alloc_links(&mut self, levels: usize) -> u32 {
+        if let Some(at) = self.free.get_mut(levels).and_then(Vec::pop) {
+            return at;
+        }
+        let at = self.links.len();
+        self.links.resize(at + levels, END);
+        u32::try_from(at).expect("fewer than 2^32 skiplist links")
+    }
+
+    fn free_links(&mut self, at: u32, levels: usize) {
+        if self.free.len() <= levels {
+            self.free.resize_with(levels + 1, Vec::new);
+        }
+        self.free[levels].push(at);
+    }
+
+    /// Whether the element `next` of a link whose cached score is `next_score` comes before
+    /// (score, member).
+    fn precedes(&self, next: u32, next_score: f64, score: f64, member: &[u8]) -> bool {
+        match next_score.partial_cmp(&score) {
+            Some(Ordering::Less) => true,
+            Some(Ordering::Greater) => false,
+            _ => self.member(next) < member,
+        }
+    }
+
+    /// For each level, the last node whose entry comes before (score, member).
+    fn path(&self, score: f64, member: &[u8]) -> Path {
+        let mut path = Path { at: [HEAD_AT; MAX_LEVEL], rank: [0; MAX_LEVEL], prev: NIL };
+        let mut x_at = HEAD_AT;
         let mut passed = 0u32;
-        for i in (0..self.head.len()).rev() {
+        for i in (0..self.level).rev() {
             loop {
-                let l = self.link(x, i);
-                if l.next == NIL {
-                    break;
-                }
-                let (m, s) = self.entry(l.next);
-                if cmp_entry(s, m, score, member) != Ordering::Less {
+                let l = *self.link(x_at, i);
+                if l.next == NIL || !self.precedes(l.next, l.score, score, member) {
                     break;
                 }
                 passed += l.span;
-                x = l.next;
+                path.prev = l.next;
+                x_at = l.next_at;
             }
-            update[i] = x;
-            rank[i] = passed;
+            path.at[i] = x_at;
+            path.rank[i] = passed;
         }
-        (update, rank)
+        path
     }
 
     /// Threads the node at `idx` (in the map, unlinked) into the list at its place.
     fn link_in(&mut self, idx: u32) {
         let (member, score) = self.entry(idx);
-        let (mut update, mut rank) = self.path(score, member);
-        let levels = self.map[idx as usize].levels();
+        let mut path = self.path(score, member);
+        let node = self.map[idx as usize];
+        let levels = node.levels as usize;
         let len = self.map.len() as u32;
         // `len` counts this node already; the head's new levels span the others.
-        while self.head.len() < levels {
-            let i = self.head.len();
-            self.head.push(Link { next: NIL, span: len - 1 });
-            update[i] = HEAD;
-            rank[i] = 0;
+        while self.level < levels {
+            let i = self.level;
+            *self.link_mut(HEAD_AT, i) = Link { span: len - 1, ..END };
+            path.at[i] = HEAD_AT;
+            path.rank[i] = 0;
+            self.level += 1;
         }
         for i in 0..levels {
-            let prev = self.link(update[i], i);
-            let before = rank[0] - rank[i];
-            *self.link_mut(idx, i) = Link { next: prev.next, span: prev.span.wrapping_sub(before) };
-            *self.link_mut(update[i], i) = Link { next: idx, span: before + 1 };
+            let prev = *self.link(path.at[i], i);
+            let before = path.rank[0] - path.rank[i];
+            *self.link_mut(node.at, i) = Link { span: prev.span.wrapping_sub(before), ..prev };
+            *self.link_mut(path.at[i], i) = Link { next: idx, next_at: node.at, span: before + 1, score };
         }
-        for (i, &u) in update.iter().enumerate().take(self.head.len()).skip(levels) {
-            let l = self.link_mut(u, i);
+        for i in levels..self.level {
+            let l = self.link_mut(path.at[i], i);
             l.span = l.span.wrapping_add(1);
         }
-        self.map[idx as usize].back = if update[0] == HEAD { NIL } else { update[0] };
-        match self.map[idx as usize].l0.next {
+        self.map[idx as usize].back = path.prev;
+        match self.link(node.at, 0).next {
             NIL => self.tail = idx,
             next => self.map[next as usize].back = idx,
         }
     }
 
-    /// Takes the node at `idx` out of the list (it stays in the map).
-    fn unlink(&mut self, idx: u32) {
-        let (member, score) = self.entry(idx);
-        let (update, _) = self.path(score, member);
-        for (i, &u) in update.iter().enumerate().take(self.head.len()) {
-            let l = self.link(u, i);
+    /// Takes the node at `idx` out of the list (it stays in the map); `path` leads to it.
+    fn unlink(&mut self, idx: u32, path: &Path) {
+        let node = self.map[idx as usize];
+        for i in 0..self.level {
+            let l = *self.link(path.at[i], i);
             if l.next == idx {
-                let own = self.link(idx, i);
-                *self.link_mut(u, i) = Link { next: own.next, span: l.span.wrapping_add(own.span).wrapping_sub(1) };
+                let own = *self.link(node.at, i);
+                *self.link_mut(path.at[i], i) = Link { span: l.span.wrapping_add(own.span).wrapping_sub(1), ..own };
             } else {
-                let l = self.link_mut(u, i);
+                let l = self.link_mut(path.at[i], i);
                 l.span = l.span.wrapping_sub(1);
             }
         }
-        let node = &self.map[idx as usize];
-        let (back, next) = (node.back, node.l0.next);
-        match next {
-            NIL => self.tail = back,
-            n => self.map[n as usize].back = back,
+        match self.link(node.at, 0).next {
+            NIL => self.tail = node.back,
+            n => self.map[n as usize].back = node.back,
         }
-        while self.head.len() > 1 && self.head[self.head.len() - 1].next == NIL {
-            self.head.pop();
+        while self.level > 1 && self.link(HEAD_AT, self.level - 1).next == NIL {
+            self.level -= 1;
         }
     }
 
     /// Sets `member`'s score; true if it is new.
     pub fn insert(&mut self, member: &[u8], score: f64) -> bool {
         if let Some(idx) = self.map.get_index_of(member) {
-            let node = &self.map[idx];
+            let node = self.map[idx];
             if node.score == score {
                 return false;
             }
             let idx = idx as u32;
+            let path = self.path(node.score, member);
             // Still between its neighbours: only the number changes, as in Redis.
             let back_ok = node.back == NIL || {
                 let (m, s) = self.entry(node.back);
                 cmp_entry(s, m, score, member) == Ordering::Less
             };
-            let next_ok = node.l0.next == NIL || {
-                let (m, s) = self.entry(node.l0.next);
-                cmp_entry(s, m, score, member) == Ordering::Greater
+            let next = *self.link(node.at, 0);
+            let next_ok = next.next == NIL || {
+                cmp_entry(next.score, self.member(next.next), score, member) == Ordering::Greater
             };
             if back_ok && next_ok {
                 self.map[idx as usize].score = score;
+                for i in 0..node.levels as usize {
+                    self.link_mut(path.at[i], i).score = score;
+                }
             } else {
-                self.unlink(idx);
+                self.unlink(idx, &path);
                 self.map[idx as usize].score = score;
                 self.link_in(idx);
             }
             return false;
         }
         let levels = self.random_level();
-        let node = Node { score, back: NIL, l0: END, up: vec![END; levels - 1].into_boxed_slice() };
+        let at = self.alloc_links(levels);
+        let node = Node { score, back: NIL, at, levels: levels as u8 };
         let (idx, _) = self.map.insert_full(member.into(), node);
         self.link_in(idx as u32);
         true
@@ -283,20 +320,23 @@ impl SkipList {
     /// Removes `member`; its score if it was there.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let idx = self.map.get_index_of(member)? as u32;
-        self.unlink(idx);
+        let node = self.map[idx as usize];
+        let path = self.path(node.score, member);
+        self.unlink(idx, &path);
+        self.free_links(node.at, node.levels as usize);
         let last = self.map.len() as u32 - 1;
         // The last entry moves into the hole: find who links to it before it moves.
         let moved = (idx != last).then(|| {
             let (m, s) = self.entry(last);
-            let levels = self.map[last as usize].levels();
-            (self.path(s, m).0, levels)
+            let moved = self.map[last as usize];
+            (self.path(s, m), moved)
         });
-        let (_, node) = self.map.swap_remove_index(idx as usize).expect("index found above");
-        if let Some((update, levels)) = moved {
-            for (i, &u) in update.iter().enumerate().take(levels) {
-                self.link_mut(u, i).next = idx;
+        self.map.swap_remove_index(idx as usize).expect("index found above");
+        if let Some((path, moved)) = moved {
+            for i in 0..moved.levels as usize {
+                self.link_mut(path.at[i], i).next = idx;
             }
-            match self.map[idx as usize].l0.next {
+            match self.link(moved.at, 0).next {
                 NIL => self.tail = idx,
                 n => self.map[n as usize].back = idx,
             }
@@ -307,20 +347,16 @@ impl SkipList {
     /// How many elements come first while `before(score, member)` holds; `before` must be true
     /// for a prefix of the order and false after it.
     pub fn count_while(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
-        let mut x = HEAD;
+        let mut x_at = HEAD_AT;
         let mut passed = 0usize;
-        for i in (0..self.head.len()).rev() {
+        for i in (0..self.level).rev() {
             loop {
-                let l = self.link(x, i);
-                if l.next == NIL {
-                    break;
-                }
-                let (m, s) = self.entry(l.next);
-                if !before(s, m) {
+                let l = *self.link(x_at, i);
+                if l.next == NIL || !before(l.score, self.member(l.next)) {
                     break;
                 }
                 passed += l.span as usize;
-                x = l.next;
+                x_at = l.next_at;
             }
         }
         passed
@@ -329,22 +365,24 @@ impl SkipList {
     /// The 0-based rank of `member` and its score.
     pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
         let score = self.score(member)?;
-        Some((self.count_while(|s, m| cmp_entry(s, m, score, member) == Ordering::Less), score))
+        Some((self.path(score, member).rank[0] as usize, score))
     }
 
     /// The node at 0-based `rank`.
     fn node_at(&self, rank: usize) -> u32 {
         let target = rank + 1;
-        let mut x = HEAD;
+        let mut x = NIL;
+        let mut x_at = HEAD_AT;
         let mut passed = 0usize;
-        for i in (0..self.head.len()).rev() {
+        for i in (0..self.level).rev() {
             loop {
-                let l = self.link(x, i);
+                let l = *self.link(x_at, i);
                 if l.next == NIL || passed + l.span as usize > target {
                     break;
                 }
                 passed += l.span as usize;
                 x = l.next;
+                x_at = l.next_at;
             }
             if passed == target {
                 return x;
@@ -368,7 +406,7 @@ impl SkipList {
     /// Checks every invariant; for tests.
     #[cfg(test)]
     pub fn check(&self) {
-        let mut x = self.head[0].next;
+        let mut x = self.link(HEAD_AT, 0).next;
         let mut prev = NIL;
         let mut count = 0;
         while x != NIL {
@@ -380,11 +418,21 @@ impl SkipList {
                 assert_eq!(cmp_entry(ps, pm, s, m), Ordering::Less);
             }
             prev = x;
-            x = n.l0.next;
+            x = self.link(n.at, 0).next;
             count += 1;
         }
         assert_eq!(self.tail, prev);
         assert_eq!(count, self.len());
+        // Every link's cached target agrees with the target itself.
+        for (_, n) in self.map.iter() {
+            for i in 0..n.levels as usize {
+                let l = self.link(n.at, i);
+                if l.next != NIL {
+                    let target = &self.map[l.next as usize];
+                    assert_eq!((l.next_at, l.score.to_bits()), (target.at, target.score.to_bits()));
+                }
+            }
+        }
         for r in 0..self.len() {
             let (m, _) = self.entry(self.node_at(r));
             assert_eq!(self.rank(m).unwrap().0, r);

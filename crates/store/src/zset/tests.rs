@@ -212,3 +212,27 @@ fn skiplist_scan_sees_everything_once() {
     }
     assert_eq!(seen.len(), 1000);
 }
+
+/// A big list (many levels) under score moves, in-place updates, removals and re-inserts;
+/// every link's cached score and offset is checked at the end.
+#[test]
+fn big_skiplist_keeps_its_links_consistent() {
+    let mut r = Rng(7);
+    let mut list = skiplist::SkipList::default();
+    let mut scores = std::collections::HashMap::new();
+    for _ in 0..40_000 {
+        let member = format!("e{}", r.below(5_000)).into_bytes();
+        if r.below(5) == 0 {
+            assert_eq!(list.remove(&member), scores.remove(&member));
+        } else {
+            // Small moves often stay between the neighbours and are updated in place.
+            let score = match scores.get(&member) {
+                Some(&s) if r.below(2) == 0 => s + 1e-9,
+                _ => r.below(1_000) as f64,
+            };
+            assert_eq!(list.insert(&member, score), scores.insert(member, score).is_none());
+        }
+    }
+    assert_eq!(list.len(), scores.len());
+    list.check();
+}
