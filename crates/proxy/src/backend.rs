@@ -11,14 +11,15 @@ use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::config::ServerAddr;
+use crate::config::{PoolConfig, ServerAddr};
 use crate::log;
-use crate::pool::PoolShared;
+use crate::pool::{PoolShared, Server, ServerStats};
 use crate::reply::{encode_command, reply_len, Malformed};
 
 /// Bytes read from a backend per read call.
@@ -38,6 +39,28 @@ pub enum Reply {
 pub struct BackendRequest {
     pub data: Vec<u8>,
     pub reply: oneshot::Sender<Reply>,
+    /// The pool's `timeout` when the request was routed, so a reloaded value applies to the next
+    /// request even on a connection opened before the reload.
+    pub timeout: Option<Duration>,
+}
+
+/// What a connection is set up with; a change to these needs new connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub connect_timeout: Option<Duration>,
+    pub redis_auth: Option<String>,
+    pub redis_db: u32,
+}
+
+impl Link {
+    pub fn of(cfg: &PoolConfig) -> Link {
+        Link { connect_timeout: cfg.timeout, redis_auth: cfg.redis_auth.clone(), redis_db: cfg.redis_db }
+    }
+
+    /// Whether connections opened for `self` still serve a pool configured as `other`.
+    pub fn same_handshake(&self, other: &Link) -> bool {
+        self.redis_auth == other.redis_auth && self.redis_db == other.redis_db
+    }
 }
 
 /// A worker's handle on one backend connection task.
@@ -64,10 +87,10 @@ fn reason_of(e: &io::Error) -> &'static str {
     }
 }
 
-type Reader = Box<dyn AsyncRead + Unpin>;
-type Writer = Box<dyn AsyncWrite + Unpin>;
+pub type Reader = Box<dyn AsyncRead + Unpin + Send>;
+pub type Writer = Box<dyn AsyncWrite + Unpin + Send>;
 
-async fn connect(addr: &ServerAddr) -> Result<(Reader, Writer), &'static str> {
+pub async fn connect(addr: &ServerAddr) -> Result<(Reader, Writer), &'static str> {
     match addr {
         ServerAddr::Tcp { host, port } => {
             let addrs: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((host.as_str(), *port)).await {
@@ -105,10 +128,10 @@ struct InFlight {
     queued_at: Instant,
 }
 
-/// Starts a connection task for server `idx` and returns its handle. Must run inside a LocalSet.
-pub fn spawn(pool: Arc<PoolShared>, idx: usize) -> BackendHandle {
+/// Starts a connection task for `server` and returns its handle. Must run inside a LocalSet.
+pub fn spawn(pool: Arc<PoolShared>, server: Arc<Server>, link: Link) -> BackendHandle {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::task::spawn_local(run(pool, idx, rx));
+    tokio::task::spawn_local(run(pool, server, link, rx));
     tx
 }
 
@@ -126,11 +149,10 @@ fn fail_all(inflight: &mut VecDeque<InFlight>, rx: &mut mpsc::UnboundedReceiver<
     }
 }
 
-async fn run(pool: Arc<PoolShared>, idx: usize, mut rx: mpsc::UnboundedReceiver<BackendRequest>) {
-    let server = &pool.cfg.servers[idx];
-    let stats = &pool.servers[idx].stats;
-    let timeout = pool.cfg.timeout;
-    let connected = match timeout {
+async fn run(pool: Arc<PoolShared>, state: Arc<Server>, link: Link, mut rx: mpsc::UnboundedReceiver<BackendRequest>) {
+    let server = &state.cfg;
+    let stats = &state.stats;
+    let connected = match link.connect_timeout {
         Some(t) => tokio::time::timeout(t, connect(&server.addr)).await.unwrap_or(Err(reason::TIMED_OUT)),
         None => connect(&server.addr).await,
     };
@@ -139,24 +161,24 @@ async fn run(pool: Arc<PoolShared>, idx: usize, mut rx: mpsc::UnboundedReceiver<
         Err(why) => {
             log::warn(format_args!("connect to server '{}' ({}) failed: {why}", server.name, server.addr));
             stats.server_err.fetch_add(1, Relaxed);
-            if pool.server_failure(idx, None) {
-                log::warn(format_args!("server '{}' ejected from pool '{}'", server.name, pool.cfg.name));
+            if pool.server_failure(&state, None) {
+                log::warn(format_args!("server '{}' ejected from pool '{}'", server.name, pool.name));
             }
             fail_all(&mut VecDeque::new(), &mut rx, why);
             return;
         }
     };
-    let epoch = pool.servers[idx].epoch.load(Relaxed);
+    let epoch = state.epoch.load(Relaxed);
     stats.server_connections.fetch_add(1, Relaxed);
 
     let mut wbuf: Vec<u8> = Vec::new();
     let mut inflight: VecDeque<InFlight> = VecDeque::new();
-    if let Some(pw) = &pool.cfg.redis_auth {
+    if let Some(pw) = &link.redis_auth {
         encode_command(&mut wbuf, [&b"AUTH"[..], pw.as_bytes()].into_iter());
         inflight.push_back(InFlight { reply: None, deadline: None, queued_at: Instant::now() });
     }
-    if pool.cfg.redis_db != 0 {
-        encode_command(&mut wbuf, [&b"SELECT"[..], pool.cfg.redis_db.to_string().as_bytes()].into_iter());
+    if link.redis_db != 0 {
+        encode_command(&mut wbuf, [&b"SELECT"[..], link.redis_db.to_string().as_bytes()].into_iter());
         inflight.push_back(InFlight { reply: None, deadline: None, queued_at: Instant::now() });
     }
     let mut rbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -164,6 +186,9 @@ async fn run(pool: Arc<PoolShared>, idx: usize, mut rx: mpsc::UnboundedReceiver<
     let mut open = true;
 
     let outcome: Option<&'static str> = loop {
+        // The oldest request's deadline: replies come in order, so it is the one that can be
+        // late first (after a reload changes `timeout`, a younger request may wait up to the
+        // older deadline).
         let deadline = inflight.iter().find_map(|f| f.deadline);
         let want_write = written < wbuf.len();
         let can_take = open && wbuf.len() < WRITE_HIGH_WATER;
@@ -178,7 +203,7 @@ async fn run(pool: Arc<PoolShared>, idx: usize, mut rx: mpsc::UnboundedReceiver<
                     break Some(reason::RESET);
                 }
                 Ok(_) => {
-                    match deliver(&pool, idx, &mut rbuf, &mut inflight) {
+                    match deliver(&state, &mut rbuf, &mut inflight) {
                         Ok(()) => {}
                         Err(Malformed) => {
                             stats.server_err.fetch_add(1, Relaxed);
@@ -211,12 +236,11 @@ async fn run(pool: Arc<PoolShared>, idx: usize, mut rx: mpsc::UnboundedReceiver<
             m = rx.recv(), if can_take => match m {
                 Some(req) => {
                     let now = Instant::now();
-                    let deadline = timeout.map(|t| now + t);
-                    queue(&mut wbuf, &mut inflight, req, now, deadline, stats);
+                    queue(&mut wbuf, &mut inflight, req, now, stats);
                     // Gather what else is already waiting into the same write.
                     while wbuf.len() < WRITE_HIGH_WATER {
                         match rx.try_recv() {
-                            Ok(req) => queue(&mut wbuf, &mut inflight, req, now, deadline, stats),
+                            Ok(req) => queue(&mut wbuf, &mut inflight, req, now, stats),
                             Err(_) => break,
                         }
                     }
@@ -235,8 +259,8 @@ async fn run(pool: Arc<PoolShared>, idx: usize, mut rx: mpsc::UnboundedReceiver<
     log::info(format_args!("closing connection to server '{}': {outcome}", server.name));
     let pending = inflight.iter().filter(|f| f.reply.is_some()).count() as i64;
     stats.out_queue.fetch_sub(pending, Relaxed);
-    if pool.server_failure(idx, Some(epoch)) {
-        log::warn(format_args!("server '{}' ejected from pool '{}'", server.name, pool.cfg.name));
+    if pool.server_failure(&state, Some(epoch)) {
+        log::warn(format_args!("server '{}' ejected from pool '{}'", server.name, pool.name));
     }
     fail_all(&mut inflight, &mut rx, outcome);
 }
@@ -253,9 +277,9 @@ fn queue(
     inflight: &mut VecDeque<InFlight>,
     req: BackendRequest,
     queued_at: Instant,
-    deadline: Option<Instant>,
-    stats: &crate::pool::ServerStats,
+    stats: &ServerStats,
 ) {
+    let deadline = req.timeout.map(|t| queued_at + t);
     stats.requests.fetch_add(1, Relaxed);
     stats.request_bytes.fetch_add(req.data.len() as u64, Relaxed);
     stats.out_queue.fetch_add(1, Relaxed);
@@ -264,13 +288,8 @@ fn queue(
 }
 
 /// Hands every complete reply in `rbuf` to its request, in order.
-fn deliver(
-    pool: &PoolShared,
-    idx: usize,
-    rbuf: &mut Vec<u8>,
-    inflight: &mut VecDeque<InFlight>,
-) -> Result<(), Malformed> {
-    let stats = &pool.servers[idx].stats;
+fn deliver(server: &Server, rbuf: &mut Vec<u8>, inflight: &mut VecDeque<InFlight>) -> Result<(), Malformed> {
+    let stats = &server.stats;
     let now = Instant::now();
     let mut pos = 0;
     let mut got_any = false;
@@ -288,7 +307,7 @@ fn deliver(
         pos += len;
     }
     if got_any {
-        pool.server_ok(idx);
+        server.replied();
     }
     rbuf.drain(..pos);
     Ok(())

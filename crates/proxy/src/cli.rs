@@ -187,7 +187,9 @@ pub fn main(args: &[String]) -> ExitCode {
         eprintln!("roost proxy: opening log file '{}' failed: {e}", flags.output.unwrap_or_default());
         return ExitCode::FAILURE;
     }
-    match server::run(config, flags.run) {
+    let mut run = flags.run;
+    run.conf_path = Some(flags.conf.clone());
+    match server::run(config, run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::warn(format_args!("{e}"));

@@ -16,11 +16,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::backend::{self, reason, BackendHandle, BackendRequest, Reply};
+use crate::backend::{self, reason, BackendHandle, BackendRequest, Link, Reply};
 use crate::command::{route_of, LocalCommand, Route, SplitKind, KEYLESS_ROUTING_KEY};
-use crate::distribution::Router;
 use crate::hotkeys::HotKeyCounter;
-use crate::pool::PoolShared;
+use crate::pool::{PoolShared, PoolView};
 use crate::reply::{array_elements, encode_command, integer, is_error, push_bulk, push_err};
 
 /// Requests a client may have outstanding before the proxy stops reading from it.
@@ -36,11 +35,17 @@ pub struct ClientOptions {
     pub close_on_unsupported: bool,
 }
 
+/// A pool's view as a worker caches it: `Rc` so that handing it to each request costs no atomic
+/// operation on a cache line every worker shares.
+pub type ViewRef = Rc<Arc<PoolView>>;
+
 /// A pool as one worker thread sees it: the shared state plus this worker's backend connections.
 pub struct WorkerPool {
     pub shared: Arc<PoolShared>,
-    router: RefCell<(u64, Arc<Router>)>,
-    /// Per server: this worker's connections (up to `server_connections`), opened on demand.
+    /// The view this worker routes with and the pool generation it was read at.
+    view: RefCell<(u64, ViewRef)>,
+    /// Per server of the cached view, by index: this worker's connections (up to
+    /// `server_connections`), opened on demand.
     conns: RefCell<Vec<Vec<Option<BackendHandle>>>>,
     /// Hands each new client its connection slot.
     next_client: std::cell::Cell<usize>,
@@ -51,11 +56,11 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     pub fn new(shared: Arc<PoolShared>, options: ClientOptions) -> WorkerPool {
-        let n = shared.servers.len();
-        let router = (shared.generation(), shared.router());
+        let view = shared.view();
+        let n = view.servers.len();
         WorkerPool {
+            view: RefCell::new((shared.generation(), Rc::new(view))),
             shared,
-            router: RefCell::new(router),
             conns: RefCell::new(vec![Vec::new(); n]),
             next_client: std::cell::Cell::new(0),
             hot_keys: RefCell::new(HotKeyCounter::default()),
@@ -65,22 +70,52 @@ impl WorkerPool {
 
     /// Opens one connection to every server (`preconnect`); failures are only counted and logged.
     pub fn preconnect(&self) {
+        let view = self.view();
         let mut conns = self.conns.borrow_mut();
-        for (idx, c) in conns.iter_mut().enumerate() {
+        for (c, server) in conns.iter_mut().zip(view.servers.iter()) {
             if c.is_empty() {
-                c.push(Some(backend::spawn(self.shared.clone(), idx)));
+                c.push(Some(backend::spawn(self.shared.clone(), server.clone(), Link::of(&view.cfg))));
             }
         }
     }
 
-    fn router(&self) -> Arc<Router> {
+    /// The pool's current view. Costs two atomic loads unless an ejection, re-admission or
+    /// reload published a new one since the last call.
+    pub fn view(&self) -> ViewRef {
         self.shared.maybe_rebuild();
         let gen = self.shared.generation();
-        let mut cached = self.router.borrow_mut();
+        let mut cached = self.view.borrow_mut();
         if cached.0 != gen {
-            *cached = (gen, self.shared.router());
+            let new = self.shared.view();
+            // Ejection and re-admission keep both; only a reload replaces them.
+            if !Arc::ptr_eq(&new.servers, &cached.1.servers) || !Arc::ptr_eq(&new.cfg, &cached.1.cfg) {
+                self.remap(&cached.1, &new);
+            }
+            *cached = (gen, Rc::new(new));
         }
         cached.1.clone()
+    }
+
+    /// Carries this worker's connections over to a reloaded server list: kept servers keep
+    /// theirs, the rest are dropped (each closes once its queued requests are answered). A new
+    /// password or database needs new connections for every server.
+    fn remap(&self, old: &PoolView, new: &PoolView) {
+        let mut conns = self.conns.borrow_mut();
+        let mut old_conns = std::mem::take(&mut *conns);
+        let same_handshake = Link::of(&old.cfg).same_handshake(&Link::of(&new.cfg));
+        let per_server = new.cfg.server_connections.max(1) as usize;
+        *conns = new
+            .servers
+            .iter()
+            .map(|s| match old.servers.iter().position(|o| Arc::ptr_eq(o, s)) {
+                Some(i) if same_handshake => {
+                    let mut list = old_conns.get_mut(i).map(std::mem::take).unwrap_or_default();
+                    list.truncate(per_server);
+                    list
+                }
+                _ => Vec::new(),
+            })
+            .collect();
     }
 
     /// A slot for a new client: its requests to a server always take the same connection, so
@@ -92,30 +127,36 @@ impl WorkerPool {
         slot
     }
 
-    fn connection(&self, idx: usize, slot: usize) -> BackendHandle {
+    fn connection(&self, view: &PoolView, idx: usize, slot: usize) -> BackendHandle {
+        let spawn = || backend::spawn(self.shared.clone(), view.servers[idx].clone(), Link::of(&view.cfg));
         let mut conns = self.conns.borrow_mut();
-        let list = &mut conns[idx];
-        let i = slot % self.shared.cfg.server_connections.max(1) as usize;
+        // The view always comes from `view()` in the same synchronous step, so the lists match
+        // it; a mismatch would only cost an uncached connection, never a wrong server.
+        if conns.len() != view.servers.len() {
+            return spawn();
+        }
+        let Some(list) = conns.get_mut(idx) else { return spawn() };
+        let i = slot % view.cfg.server_connections.max(1) as usize;
         if list.len() <= i {
             list.resize(i + 1, None);
         }
         match &list[i] {
             Some(h) if !h.is_closed() => h.clone(),
             _ => {
-                let h = backend::spawn(self.shared.clone(), idx);
+                let h = spawn();
                 list[i] = Some(h.clone());
                 h
             }
         }
     }
 
-    /// Queues a request on the client's connection to server `idx`.
-    fn forward(&self, idx: usize, slot: usize, data: Vec<u8>) -> oneshot::Receiver<Reply> {
+    /// Queues a request on the client's connection to server `idx` of `view`.
+    fn forward(&self, view: &PoolView, idx: usize, slot: usize, data: Vec<u8>) -> oneshot::Receiver<Reply> {
         let (tx, rx) = oneshot::channel();
-        let mut req = BackendRequest { data, reply: tx };
+        let mut req = BackendRequest { data, reply: tx, timeout: view.cfg.timeout };
         // A connection that died since it was picked is replaced once.
         for _ in 0..2 {
-            match self.connection(idx, slot).send(req) {
+            match self.connection(view, idx, slot).send(req) {
                 Ok(()) => return rx,
                 Err(mpsc::error::SendError(back)) => req = back,
             }
@@ -168,7 +209,8 @@ struct Session {
 fn dispatch(wp: &WorkerPool, session: &mut Session, args: &Args) -> Pending {
     let name = args.get(0);
     let route = route_of(name);
-    let cfg = &wp.shared.cfg;
+    let view = wp.view();
+    let cfg = &view.cfg;
     if let Some(Route::Local(LocalCommand::Auth)) = route {
         return Pending::Ready(auth(cfg.redis_auth.as_deref(), session, args));
     }
@@ -196,7 +238,7 @@ fn dispatch(wp: &WorkerPool, session: &mut Session, args: &Args) -> Pending {
         }
         Route::Local(LocalCommand::Quit) => return Pending::Close(b"+OK\r\n"),
         Route::Local(LocalCommand::Auth) => return Pending::Ready(auth(cfg.redis_auth.as_deref(), session, args)),
-        Route::Split(kind) => return split(wp, session.slot, kind, args),
+        Route::Split(kind) => return split(wp, &view, session.slot, kind, args),
         Route::Key(i) => {
             if args.len() <= i {
                 return wrong_arity(name);
@@ -217,13 +259,13 @@ fn dispatch(wp: &WorkerPool, session: &mut Session, args: &Args) -> Pending {
     if key != KEYLESS_ROUTING_KEY {
         wp.hot_keys.borrow_mut().sample(key);
     }
-    let Some(idx) = wp.router().route(key) else {
+    let Some(idx) = view.router.route(key) else {
         wp.shared.stats.forward_error.fetch_add(1, Relaxed);
         return Pending::Ready(proxy_failure(reason::REFUSED));
     };
     let mut data = Vec::new();
     encode_command(&mut data, args.iter());
-    Pending::One(wp.forward(idx, session.slot, data))
+    Pending::One(wp.forward(&view, idx, session.slot, data))
 }
 
 /// AUTH answered by the proxy with `redis_auth`'s semantics. `AUTH default <pw>` is accepted as
@@ -250,7 +292,7 @@ fn auth(password: Option<&str>, session: &mut Session, args: &Args) -> Vec<u8> {
 
 /// MGET/DEL/UNLINK/TOUCH/EXISTS/MSET: keys grouped by server in their original order, one
 /// sub-request per server with the command name in lower case, as nutcracker sends them.
-fn split(wp: &WorkerPool, slot: usize, kind: SplitKind, args: &Args) -> Pending {
+fn split(wp: &WorkerPool, view: &PoolView, slot: usize, kind: SplitKind, args: &Args) -> Pending {
     let name = args.get(0);
     let step = if kind == SplitKind::Mset { 2 } else { 1 };
     let nargs = args.len() - 1;
@@ -258,7 +300,7 @@ fn split(wp: &WorkerPool, slot: usize, kind: SplitKind, args: &Args) -> Pending 
         return wrong_arity(name);
     }
     let nkeys = nargs / step;
-    let router = wp.router();
+    let router = &view.router;
     let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut hot = wp.hot_keys.borrow_mut();
     for k in 0..nkeys {
@@ -277,7 +319,7 @@ fn split(wp: &WorkerPool, slot: usize, kind: SplitKind, args: &Args) -> Pending 
     if groups.len() == 1 {
         let mut data = Vec::new();
         encode_command(&mut data, args.iter());
-        return Pending::One(wp.forward(groups[0].0, slot, data));
+        return Pending::One(wp.forward(view, groups[0].0, slot, data));
     }
     wp.shared.stats.fragments.fetch_add(groups.len() as u64, Relaxed);
     let lower = name.to_ascii_lowercase();
@@ -293,7 +335,7 @@ fn split(wp: &WorkerPool, slot: usize, kind: SplitKind, args: &Args) -> Pending 
             }
             let mut data = Vec::new();
             encode_command(&mut data, sub.into_iter());
-            (wp.forward(idx, slot, data), keys)
+            (wp.forward(view, idx, slot, data), keys)
         })
         .collect();
     Pending::Split { kind, nkeys, parts }
@@ -383,7 +425,7 @@ where
 
 async fn read_requests<R: AsyncRead + Unpin>(wp: &WorkerPool, mut rd: R, tx: mpsc::Sender<Pending>) {
     let stats = &wp.shared.stats;
-    let mut session = Session { authenticated: wp.shared.cfg.redis_auth.is_none(), slot: wp.client_slot() };
+    let mut session = Session { authenticated: wp.view().cfg.redis_auth.is_none(), slot: wp.client_slot() };
     let mut parser = RequestParser::new();
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     loop {

@@ -29,6 +29,8 @@ pub const DEFAULT_BACKLOG: u32 = 512;
 pub const DEFAULT_SERVER_CONNECTIONS: u32 = 1;
 pub const DEFAULT_SERVER_RETRY_TIMEOUT_MS: u64 = 30_000;
 pub const DEFAULT_SERVER_FAILURE_LIMIT: u32 = 2;
+/// Roost's own key: how often ejected servers are sent PING (0 turns the health check off).
+pub const DEFAULT_HEALTH_CHECK_INTERVAL_MS: u64 = 1_000;
 
 /// A configuration error: the `conf: ...` line nutcracker logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +108,9 @@ pub struct PoolConfig {
     pub server_retry_timeout: Duration,
     pub server_failure_limit: u32,
     pub tcpkeepalive: bool,
+    /// Roost extension: PING ejected servers this often and re-admit one that answers, instead
+    /// of only waiting out `server_retry_timeout`. `None`: off (`health_check_interval: 0`).
+    pub health_check_interval: Option<Duration>,
     /// Sorted by (name length, name bytes): the position here is the server index.
     pub servers: Vec<ServerConfig>,
 }
@@ -292,6 +297,7 @@ struct RawPool {
     server_retry_timeout: Option<u32>,
     server_failure_limit: Option<u32>,
     tcpkeepalive: Option<bool>,
+    health_check_interval: Option<u32>,
     servers: Vec<ServerConfig>,
 }
 
@@ -427,6 +433,8 @@ fn set_directive(pool: &mut RawPool, key: &str, value: &str) -> Result<(), Confi
         "server_connections" => num(&mut pool.server_connections, value),
         "server_retry_timeout" => num(&mut pool.server_retry_timeout, value),
         "server_failure_limit" => num(&mut pool.server_failure_limit, value),
+        // Not a nutcracker key: a file using it fails nutcracker's -t with "is unknown".
+        "health_check_interval" => num(&mut pool.health_check_interval, value),
         "servers" => parse_server(value).map(|s| pool.servers.push(s)),
         _ => return err(format!("conf: directive \"{key}\" is unknown")),
     };
@@ -589,6 +597,10 @@ fn validate_pool(p: RawPool) -> Result<PoolConfig, ConfigError> {
         ),
         server_failure_limit: p.server_failure_limit.unwrap_or(DEFAULT_SERVER_FAILURE_LIMIT),
         tcpkeepalive: p.tcpkeepalive.unwrap_or(false),
+        health_check_interval: match p.health_check_interval.map(u64::from) {
+            Some(0) => None,
+            ms => Some(Duration::from_millis(ms.unwrap_or(DEFAULT_HEALTH_CHECK_INTERVAL_MS))),
+        },
         servers,
     })
 }
@@ -623,6 +635,7 @@ mod tests {
         assert_eq!(p.server_connections, 1);
         assert_eq!(p.server_retry_timeout, Duration::from_secs(30));
         assert_eq!(p.server_failure_limit, 2);
+        assert_eq!(p.health_check_interval, Some(Duration::from_secs(1)));
         assert_eq!(p.servers[0].name, "127.0.0.1:6379");
         assert_eq!(p.servers[0].pname, "127.0.0.1:6379:1");
     }
@@ -779,6 +792,20 @@ mod tests {
         );
         assert!(load_err("a:\n  listen: [\n").starts_with("conf: failed"));
         assert_eq!(load_err("a:\n  servers:\n   - x\n"), "conf: directive \"servers\" has an invalid \"hostname:port:weight [name]\"or \"/path/unix_socket:weight [name]\" format string");
+    }
+
+    #[test]
+    fn health_check_interval_is_a_roost_key() {
+        let with = |v: &str| {
+            format!("a:\n  listen: 127.0.0.1:1\n  health_check_interval: {v}\n  servers:\n   - 127.0.0.1:2:1\n")
+        };
+        assert_eq!(load(&with("250")).unwrap().pools[0].health_check_interval, Some(Duration::from_millis(250)));
+        assert_eq!(load(&with("0")).unwrap().pools[0].health_check_interval, None);
+        assert_eq!(load_err(&with("fast")), "conf: directive \"health_check_interval\" is not a number");
+        assert_eq!(
+            load_err(&with("5\n  health_check_interval: 6")),
+            "conf: directive \"health_check_interval\" is a duplicate"
+        );
     }
 
     #[test]

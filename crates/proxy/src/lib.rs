@@ -2,7 +2,8 @@
 //!
 //! Owns: nutcracker.yml, the key -> backend mapping (hash functions, hash tags, ketama / modula /
 //! random continuums), client and backend connections, request routing, splitting and merging of
-//! multi-key commands, failure accounting and auto-ejection, and the stats port.
+//! multi-key commands, failure accounting, auto-ejection and the active health check, reloading
+//! the configuration on SIGHUP, and the stats port.
 //! Never: the keyspace. The proxy depends on the protocol crate only, never on the store or the
 //! server.
 
@@ -13,9 +14,11 @@ pub mod command;
 pub mod config;
 pub mod distribution;
 pub mod hash;
+pub mod health;
 pub mod hotkeys;
 pub mod log;
 pub mod pool;
+pub mod reload;
 pub mod reply;
 pub mod server;
 pub mod stats;

@@ -11,6 +11,7 @@ pub const LOG_INFO: u8 = 6;
 
 static LEVEL: AtomicU8 = AtomicU8::new(LOG_NOTICE);
 static SINK: Mutex<Option<std::fs::File>> = Mutex::new(None);
+static PATH: Mutex<Option<String>> = Mutex::new(None);
 
 /// Sets the level and, with a path, sends lines to that file (appending) instead of stderr.
 pub fn init(level: u8, path: Option<&str>) -> std::io::Result<()> {
@@ -18,8 +19,19 @@ pub fn init(level: u8, path: Option<&str>) -> std::io::Result<()> {
     if let Some(p) = path {
         let f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
         *SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+        *PATH.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.to_string());
     }
     Ok(())
+}
+
+/// Opens the `-o` file again (SIGHUP, as nutcracker does), so a log rotated by renaming goes on
+/// in a fresh file. If it cannot be opened the old file is kept.
+pub fn reopen() {
+    let Some(path) = PATH.lock().unwrap_or_else(|e| e.into_inner()).clone() else { return };
+    match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+        Ok(f) => *SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(f),
+        Err(e) => warn(format_args!("reopening log file '{path}' failed: {e}")),
+    }
 }
 
 fn timestamp() -> String {

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use crate::pool::{unix_secs, PoolShared, PoolStats, ServerStats, LATENCY_BOUNDS_US};
+use crate::pool::{unix_secs, PoolShared, PoolStats, PoolView, Server, ServerStats, LATENCY_BOUNDS_US};
 use crate::server::{RunOptions, CURR_CONNECTIONS, TOTAL_CONNECTIONS};
 
 /// What each field means, for `-D` (describe stats).
@@ -73,11 +73,12 @@ pub fn render(pools: &[Arc<PoolShared>], started: u64, _opts: &RunOptions) -> St
     );
     for p in pools {
         let s = &p.stats;
+        let view = p.view();
         let _ = write!(
             j,
             ", {}: {{\"client_eof\":{}, \"client_err\":{}, \"client_connections\":{}, \"server_ejects\":{}, \
              \"forward_error\":{}, \"fragments\":{}",
-            quoted(&p.cfg.name),
+            quoted(&p.name),
             s.client_eof.load(Relaxed),
             s.client_err.load(Relaxed),
             s.client_connections.load(Relaxed),
@@ -85,7 +86,7 @@ pub fn render(pools: &[Arc<PoolShared>], started: u64, _opts: &RunOptions) -> St
             s.forward_error.load(Relaxed),
             s.fragments.load(Relaxed)
         );
-        for (cfg, st) in p.cfg.servers.iter().zip(&p.servers) {
+        for st in view.servers.iter() {
             let v = &st.stats;
             let _ = write!(
                 j,
@@ -93,7 +94,7 @@ pub fn render(pools: &[Arc<PoolShared>], started: u64, _opts: &RunOptions) -> St
                  \"server_ejected_at\":{}, \"requests\":{}, \"request_bytes\":{}, \"responses\":{}, \
                  \"response_bytes\":{}, \"in_queue\":{}, \"in_queue_bytes\":{}, \"out_queue\":{}, \
                  \"out_queue_bytes\":{}}}",
-                quoted(&cfg.name),
+                quoted(&st.cfg.name),
                 v.server_eof.load(Relaxed),
                 v.server_err.load(Relaxed),
                 v.server_timedout.load(Relaxed),
@@ -123,7 +124,7 @@ pub fn render_hot_keys(pools: &[Arc<PoolShared>]) -> String {
         if i > 0 {
             j.push_str(", ");
         }
-        let _ = write!(j, "{}: [", quoted(&p.cfg.name));
+        let _ = write!(j, "{}: [", quoted(&p.name));
         for (n, (key, count)) in p.hot_keys().iter().enumerate() {
             if n > 0 {
                 j.push_str(", ");
@@ -153,6 +154,7 @@ const POOL_COUNTERS: &[PoolCounter] = &[
 
 /// Per-server counters for /metrics.
 type ServerCounter = (&'static str, &'static str, fn(&ServerStats) -> &AtomicU64);
+// The health-check counters are Roost's own and so are only here, not in nutcracker's JSON.
 const SERVER_COUNTERS: &[ServerCounter] = &[
     ("server_requests_total", "Requests sent to the server.", |s| &s.requests),
     ("server_request_bytes_total", "Request bytes sent to the server.", |s| &s.request_bytes),
@@ -161,6 +163,10 @@ const SERVER_COUNTERS: &[ServerCounter] = &[
     ("server_eof_total", "Server connections closed by the server.", |s| &s.server_eof),
     ("server_err_total", "Server connections that failed (connect, I/O or protocol errors).", |s| &s.server_err),
     ("server_timedout_total", "Server connections closed by the request timeout.", |s| &s.server_timedout),
+    ("server_health_checks_total", "PING probes sent to the server while it was ejected.", |s| &s.health_checks),
+    ("server_health_check_failures_total", "PING probes to the ejected server that got no +PONG.", |s| {
+        &s.health_check_failures
+    }),
 ];
 
 /// The counters in Prometheus text format, per pool and per server.
@@ -174,15 +180,17 @@ pub fn render_prometheus(pools: &[Arc<PoolShared>]) -> String {
         }
     };
     let pool_rows = |f: &dyn Fn(&PoolShared) -> u64| -> Vec<(String, u64)> {
-        pools.iter().map(|p| (format!("pool=\"{}\"", label(&p.cfg.name)), f(p))).collect()
+        pools.iter().map(|p| (format!("pool=\"{}\"", label(&p.name)), f(p))).collect()
     };
-    let server_rows = |f: &dyn Fn(&PoolShared, usize) -> u64| -> Vec<(String, u64)> {
-        pools
+    // One view per pool for the whole page, so every family lists the same servers.
+    let views: Vec<(&PoolShared, Arc<PoolView>)> = pools.iter().map(|p| (&**p, p.view())).collect();
+    let server_rows = |f: &dyn Fn(&Server) -> u64| -> Vec<(String, u64)> {
+        views
             .iter()
-            .flat_map(|p| {
-                p.cfg.servers.iter().enumerate().map(move |(i, s)| {
-                    (format!("pool=\"{}\",server=\"{}\"", label(&p.cfg.name), label(&s.name)), f(p, i))
-                })
+            .flat_map(|(p, v)| {
+                v.servers
+                    .iter()
+                    .map(move |s| (format!("pool=\"{}\",server=\"{}\"", label(&p.name), label(&s.cfg.name)), f(s)))
             })
             .collect()
     };
@@ -197,39 +205,39 @@ pub fn render_prometheus(pools: &[Arc<PoolShared>]) -> String {
         family(name, "counter", help, &mut pool_rows(&|p| counter(&p.stats).load(Relaxed)).into_iter());
     }
     for (name, help, counter) in SERVER_COUNTERS {
-        family(name, "counter", help, &mut server_rows(&|p, i| counter(&p.servers[i].stats).load(Relaxed)).into_iter());
+        family(name, "counter", help, &mut server_rows(&|s| counter(&s.stats).load(Relaxed)).into_iter());
     }
     family(
         "server_connections",
         "gauge",
         "Server connections open now, over all worker threads.",
-        &mut server_rows(&|p, i| n(p.servers[i].stats.server_connections.load(Relaxed))).into_iter(),
+        &mut server_rows(&|s| n(s.stats.server_connections.load(Relaxed))).into_iter(),
     );
     family(
         "server_outstanding_requests",
         "gauge",
         "Requests sent to the server and not answered yet.",
-        &mut server_rows(&|p, i| n(p.servers[i].stats.out_queue.load(Relaxed))).into_iter(),
+        &mut server_rows(&|s| n(s.stats.out_queue.load(Relaxed))).into_iter(),
     );
     family(
         "server_ejected",
         "gauge",
         "1 while the server is ejected from the ring.",
-        &mut server_rows(&|p, i| u64::from(p.is_ejected(i))).into_iter(),
+        &mut server_rows(&|s| u64::from(s.is_ejected())).into_iter(),
     );
     let _ = writeln!(m, "# HELP roost_proxy_hot_key_requests Requests for the pool's hottest keys in the last stats interval (estimated from a sample).");
     let _ = writeln!(m, "# TYPE roost_proxy_hot_key_requests gauge");
     for p in pools {
         for (key, n) in p.hot_keys() {
             let key = label(&String::from_utf8_lossy(&key));
-            let _ = writeln!(m, "roost_proxy_hot_key_requests{{pool=\"{}\",key=\"{key}\"}} {n}", label(&p.cfg.name));
+            let _ = writeln!(m, "roost_proxy_hot_key_requests{{pool=\"{}\",key=\"{key}\"}} {n}", label(&p.name));
         }
     }
     let _ = writeln!(m, "# HELP roost_proxy_server_latency_seconds Time from queueing a request to its reply.");
     let _ = writeln!(m, "# TYPE roost_proxy_server_latency_seconds histogram");
-    for p in pools {
-        for (cfg, st) in p.cfg.servers.iter().zip(&p.servers) {
-            let labels = format!("pool=\"{}\",server=\"{}\"", label(&p.cfg.name), label(&cfg.name));
+    for (p, v) in &views {
+        for st in v.servers.iter() {
+            let labels = format!("pool=\"{}\",server=\"{}\"", label(&p.name), label(&st.cfg.name));
             let lat = &st.stats.latency;
             let mut cumulative = 0u64;
             for (i, bucket) in lat.buckets.iter().enumerate() {
@@ -260,8 +268,7 @@ mod tests {
             "t",
         )
         .unwrap();
-        let pools: Vec<Arc<PoolShared>> =
-            cfg.pools.into_iter().enumerate().map(|(i, p)| Arc::new(PoolShared::new(i, p))).collect();
+        let pools: Vec<Arc<PoolShared>> = cfg.pools.into_iter().map(|p| Arc::new(PoolShared::new(p))).collect();
         pools[0].stats.client_eof.fetch_add(3, Relaxed);
         let j = render(&pools, unix_secs(), &RunOptions::default());
         assert!(j.starts_with("{\"service\":\"nutcracker\""));
@@ -281,16 +288,15 @@ mod tests {
             "t",
         )
         .unwrap();
-        let pools: Vec<Arc<PoolShared>> =
-            cfg.pools.into_iter().enumerate().map(|(i, p)| Arc::new(PoolShared::new(i, p))).collect();
+        let pools: Vec<Arc<PoolShared>> = cfg.pools.into_iter().map(|p| Arc::new(PoolShared::new(p))).collect();
         // Sorted by name length: se"r is server 0, server1 is server 1.
-        pools[0].servers[1].stats.requests.fetch_add(7, Relaxed);
+        pools[0].view().servers[1].stats.requests.fetch_add(7, Relaxed);
         let m = render_prometheus(&pools);
         assert!(m.contains("# TYPE roost_proxy_server_requests_total counter\n"));
         assert!(m.contains("roost_proxy_server_requests_total{pool=\"alpha\",server=\"server1\"} 7\n"), "{m}");
         assert!(m.contains("roost_proxy_server_ejected{pool=\"alpha\",server=\"se\\\"r\"} 0\n"), "{m}");
         assert!(m.contains("roost_proxy_client_connections{pool=\"alpha\"} 0\n"));
-        pools[0].servers[1].stats.latency.observe(300);
+        pools[0].view().servers[1].stats.latency.observe(300);
         let m = render_prometheus(&pools);
         assert!(
             m.contains(

@@ -1,7 +1,8 @@
 //! `roost proxy` end to end: the real binary in front of three real redis-servers on loopback.
 //! Keys must land on the backend nutcracker's mapping names; multi-key commands span backends;
 //! a dead backend gives nutcracker's errors, is ejected after `server_failure_limit` failures
-//! (keys remap as the rebuilt ring says) and comes back after `server_retry_timeout`.
+//! (keys remap as the rebuilt ring says) and comes back after `server_retry_timeout`, or as soon
+//! as it answers PING with the health check; SIGHUP reloads the configuration in place.
 
 mod common;
 
@@ -89,7 +90,7 @@ struct Proxy {
     child: Child,
     port: u16,
     stats_port: u16,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 /// Stops (by PID) a process the test started, however the test ends.
@@ -150,7 +151,7 @@ impl Proxy {
                     break;
                 }
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Proxy { child, port, stats_port, _dir: dir };
+                    return Proxy { child, port, stats_port, dir };
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -171,6 +172,26 @@ impl Proxy {
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         out
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.0.join("nutcracker.yml")
+    }
+
+    /// Rewrites the configuration file, sends SIGHUP, and waits until the log shows the reload's
+    /// outcome (`outcome` appearing for the `nth` time): from then on every request uses it.
+    fn reload(&self, yml: &str, log: &std::path::Path, outcome: &str, nth: usize) {
+        std::fs::write(self.config_path(), yml).unwrap();
+        assert!(Command::new("kill").args(["-HUP", &self.child.id().to_string()]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            if text.matches(outcome).count() >= nth {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no {outcome:?} #{nth} in the log:\n{text}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn stats(&self) -> String {
@@ -619,4 +640,174 @@ fn hottest_keys_over_the_last_interval() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(body.starts_with("{\"alpha\": [{\"key\":\"celebrity\", \"requests\":"), "{body}");
+}
+
+/// A pool config over explicitly named backends.
+fn named_config(name: &str, listen_port: u16, backends: &[(&Backend, &str)], extra: &str) -> String {
+    let mut yml =
+        format!("{name}:\n  listen: 127.0.0.1:{listen_port}\n  hash: fnv1a_64\n  redis: true\n{extra}  servers:\n");
+    for (b, n) in backends {
+        yml.push_str(&format!("   - 127.0.0.1:{}:1 {n}\n", b.port));
+    }
+    yml
+}
+
+fn router_of(yml: &str) -> Router {
+    let pool = Config::load_str(yml, "t").unwrap().pools.remove(0);
+    let ring = pool.servers.iter().map(|s| RingServer { name: s.name.as_bytes().to_vec(), weight: s.weight }).collect();
+    Router::new(pool.hash, pool.hash_tag, pool.distribution, ring)
+}
+
+/// A direct connection to a backend, named so that `proxy_connections` can tell it apart.
+fn direct(backend: &Backend) -> RawClient {
+    let mut c = backend.client();
+    assert_eq!(c.cmd(&["CLIENT", "SETNAME", "test"]), b"+OK\r\n");
+    c
+}
+
+/// The ids of a backend's client connections that are the proxy's: unnamed, and having run a
+/// command (a bare connect-and-close probe never does).
+fn proxy_connections(own: &mut RawClient) -> Vec<String> {
+    let list = String::from_utf8(own.cmd(&["CLIENT", "LIST"])).unwrap();
+    list.lines()
+        .filter(|l| !l.contains("cmd=NULL") && !l.contains(" name=test "))
+        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")).map(str::to_string))
+        .collect()
+}
+
+/// Sets every key through `client` and checks each landed on the backend `ring` names.
+fn keys_land_where_the_ring_says(
+    client: &mut RawClient,
+    keys: &[String],
+    tag: &str,
+    ring: &Router,
+    backends: &[&Backend],
+) {
+    let mut directs: Vec<RawClient> = backends.iter().map(|b| direct(b)).collect();
+    for k in keys {
+        let v = format!("{tag}-{k}");
+        assert_eq!(client.cmd(&["SET", k, &v]), b"+OK\r\n", "SET {k}");
+        let owner = ring.route(k.as_bytes()).unwrap();
+        assert_eq!(directs[owner].cmd(&["GET", k]), bulk(&v), "{k} is not on server index {owner}");
+    }
+}
+
+fn metric(text: &str, series: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+}
+
+#[test]
+fn sighup_reloads_servers_and_pools_keeping_unchanged_connections() {
+    let (a, b, c) = three();
+    let dir = temp_dir();
+    let log = dir.0.join("proxy.log");
+    let proxy = Proxy::start(&[&a, &b], "", &["--threads", "1", "-o", log.to_str().unwrap(), "-v", "6"]);
+    let keys: Vec<String> = (0..300).map(|i| format!("user:{}", i * 7919)).collect();
+    let two = named_config("alpha", proxy.port, &[(&a, "server1"), (&b, "server2")], "");
+    let mut before = proxy.client();
+    keys_land_where_the_ring_says(&mut before, &keys, "v1", &router_of(&two), &[&a, &b]);
+    let (mut own_a, mut own_b) = (direct(&a), direct(&b));
+    let conns_a = proxy_connections(&mut own_a);
+    let conns_b = proxy_connections(&mut own_b);
+    assert_eq!((conns_a.len(), conns_b.len()), (1, 1), "{conns_a:?} {conns_b:?}");
+
+    // server3 joins; a second pool appears on a new port.
+    let beta_port = free_port();
+    let three = named_config("alpha", proxy.port, &[(&a, "server1"), (&b, "server2"), (&c, "server3")], "");
+    let beta = named_config("beta", beta_port, &[(&c, "only")], "");
+    proxy.reload(&format!("{three}{beta}"), &log, "configuration reloaded", 1);
+    let ring3 = router_of(&three);
+    assert!(keys.iter().any(|k| ring3.route(k.as_bytes()) == Some(2)), "some keys must move to server3");
+    keys_land_where_the_ring_says(&mut before, &keys, "v2", &ring3, &[&a, &b, &c]);
+    // Unchanged servers kept their backend connection.
+    assert_eq!(proxy_connections(&mut own_a), conns_a);
+    assert_eq!(proxy_connections(&mut own_b), conns_b);
+    let mut on_beta = RawClient::connect(beta_port);
+    assert_eq!(on_beta.cmd(&["SET", "beta-key", "1"]), b"+OK\r\n");
+    assert_eq!(c.client().cmd(&["GET", "beta-key"]), bulk("1"));
+
+    // server2 leaves: its connection closes once the worker routes with the new list.
+    let one_three = named_config("alpha", proxy.port, &[(&a, "server1"), (&c, "server3")], "");
+    proxy.reload(&format!("{one_three}{beta}"), &log, "configuration reloaded", 2);
+    let ring13 = router_of(&one_three);
+    keys_land_where_the_ring_says(&mut before, &keys, "v3", &ring13, &[&a, &c]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !proxy_connections(&mut own_b).is_empty() {
+        assert!(Instant::now() < deadline, "the removed server's connection stays open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(proxy_connections(&mut own_a), conns_a);
+
+    // An invalid file changes nothing.
+    let broken = format!("{one_three}  hash: nope\n");
+    proxy.reload(&broken, &log, "failed, keeping the running configuration", 1);
+    keys_land_where_the_ring_says(&mut before, &keys, "v4", &ring13, &[&a, &c]);
+    assert_eq!(on_beta.cmd(&["GET", "beta-key"]), bulk("1"));
+
+    // beta is removed: its port stops accepting, its connected client is served until it leaves.
+    proxy.reload(&one_three, &log, "configuration reloaded", 3);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", beta_port)).is_ok() {
+        assert!(Instant::now() < deadline, "the removed pool's port still accepts");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(on_beta.cmd(&["GET", "beta-key"]), bulk("1"));
+    assert_eq!(before.cmd(&["PING"]), b"+PONG\r\n");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("pool 'alpha': servers kept: server1, server2; added: server3; removed: none"), "{text}");
+    assert!(text.contains("pool 'alpha': servers kept: server1, server3; added: none; removed: server2"), "{text}");
+    assert!(text.contains("pools added: none; removed: beta; kept: alpha"), "{text}");
+}
+
+#[test]
+fn health_check_readmits_a_restarted_backend_long_before_the_retry_time() {
+    let (a, mut b, c) = three();
+    let extra =
+        "  auto_eject_hosts: true\n  server_failure_limit: 2\n  server_retry_timeout: 60000\n  timeout: 500\n  \
+                 health_check_interval: 100\n";
+    let proxy = Proxy::start(&[&a, &b, &c], extra, &["--threads", "2"]);
+    let ring = router(&[&a, &b, &c], extra);
+    let key = (0..1000).map(|i| format!("key:{i}")).find(|k| ring.route(k.as_bytes()) == Some(1)).unwrap();
+    let mut p = proxy.client();
+    assert_eq!(p.cmd(&["SET", &key, "before"]), b"+OK\r\n");
+
+    b.stop();
+    let mut replies = Vec::new();
+    for _ in 0..6 {
+        let r = p.cmd_str(&["SET", &key, "during"]);
+        let ok = r == "+OK\r\n";
+        replies.push(r);
+        if ok {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(replies.last().unwrap(), "+OK\r\n", "never ejected: {replies:?}");
+    let series = "roost_proxy_server_ejected{pool=\"alpha\",server=\"server2\"}";
+    assert_eq!(metric(&proxy.metrics(), series), 1);
+
+    b.restart();
+    let restarted = Instant::now();
+    loop {
+        assert_eq!(p.cmd(&["SET", &key, "after"]), b"+OK\r\n");
+        if b.client().cmd(&["GET", &key]) == bulk("after") {
+            break;
+        }
+        assert!(restarted.elapsed() < Duration::from_secs(10), "not re-admitted by the health check");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let m = proxy.metrics();
+    assert_eq!(metric(&m, series), 0);
+    assert!(metric(&m, "roost_proxy_server_health_checks_total{pool=\"alpha\",server=\"server2\"}") >= 1, "{m}");
+    assert_eq!(metric(&m, "roost_proxy_server_health_checks_total{pool=\"alpha\",server=\"server1\"}"), 0);
+    assert_eq!(metric(&m, "roost_proxy_server_ejects_total{pool=\"alpha\"}"), 1);
+    // Every key maps as the full ring says again.
+    for i in 0..50 {
+        let k = format!("key:{i}");
+        assert_eq!(p.cmd(&["SET", &k, "x"]), b"+OK\r\n");
+        assert_eq!([&a, &b, &c][ring.route(k.as_bytes()).unwrap()].client().cmd(&["GET", &k]), bulk("x"));
+    }
 }
