@@ -5,6 +5,7 @@ use std::process::ExitCode;
 const USAGE: &str = "Usage: roost [server] [/path/to/redis.conf] [--directive value ...]
        roost server --port 6380 --threads 1
        roost proxy -c nutcracker.yml [nutcracker's options; roost proxy -h lists them]
+       roost bench [-h host] [-p port] [-c clients] [-n requests] [-t tests] ... (roost bench --help)
        roost --version | -v
        roost --help | -h";
 
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
             args.remove(0);
         }
         Some("proxy") => return roost_proxy::cli_main(&args[1..]),
+        Some("bench") => return roost_bench::cli_main(&args[1..]),
         _ => {}
     }
     let config = match roost_config::Config::from_args_checked(&args, &roost_server::is_command) {
