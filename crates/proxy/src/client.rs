@@ -5,6 +5,10 @@
 //! A reader half parses and dispatches; a writer half awaits each request's reply in order and
 //! writes whatever is finished in one batch. The bounded queue between them is the client's
 //! backpressure: a client that pipelines faster than backends answer stops being read.
+//!
+//! In a Redis Cluster pool a request goes to its slot's node, and a request keeps its bytes so
+//! that the writer can send it again where a `-MOVED`/`-ASK` points; the client only sees the
+//! final reply, still in request order.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -17,7 +21,9 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{self, reason, BackendHandle, BackendRequest, Link, Reply};
-use crate::command::{route_of, LocalCommand, Route, SplitKind, KEYLESS_ROUTING_KEY};
+use crate::cluster::{self, key_slot, parse_redirect, RedirectKind, CROSSSLOT, MAX_REDIRECTS};
+use crate::command::{other_keys, route_of, LocalCommand, Route, SplitKind, KEYLESS_ROUTING_KEY};
+use crate::config::ServerAddr;
 use crate::hotkeys::HotKeyCounter;
 use crate::pool::{PoolShared, PoolView};
 use crate::reply::{array_elements, encode_command, integer, is_error, push_bulk, push_err};
@@ -164,16 +170,58 @@ impl WorkerPool {
         let _ = req.reply.send(Reply::Failed(reason::REFUSED));
         rx
     }
+
+    /// Forwards a request to a cluster node, keeping what is needed to send it again after a
+    /// redirection (one copy of the request per request).
+    fn forward_to_node(&self, view: &ViewRef, idx: usize, client_slot: usize, data: Vec<u8>) -> Leg {
+        let rx = self.forward(view, idx, client_slot, data.clone());
+        Leg { rx, resend: Some(Box::new(Resend { data, view: view.clone(), node: idx, client_slot })) }
+    }
+
+    /// The current view and the index of the cluster node at `host:port` in it, adding the
+    /// node to the pool when a redirection names one the slot map did not list yet. `None`
+    /// when the pool is no longer a cluster pool.
+    fn cluster_node(&self, host: &str, port: u16) -> Option<(ViewRef, usize)> {
+        let view = self.view();
+        if let Some(i) = view.node_index(host, port) {
+            return Some((view, i));
+        }
+        view.slots.as_ref()?;
+        self.shared.add_node(host, port);
+        let view = self.view();
+        view.node_index(host, port).map(|i| (view, i))
+    }
+}
+
+/// One request's reply from one backend.
+struct Leg {
+    rx: oneshot::Receiver<Reply>,
+    /// Set in a Redis Cluster pool: how to send the request again where a node redirects it.
+    resend: Option<Box<Resend>>,
+}
+
+impl Leg {
+    fn direct(rx: oneshot::Receiver<Reply>) -> Leg {
+        Leg { rx, resend: None }
+    }
+}
+
+struct Resend {
+    data: Vec<u8>,
+    /// The view and node the request went to: an empty host in a redirection means that node.
+    view: ViewRef,
+    node: usize,
+    client_slot: usize,
 }
 
 /// One request's place in the reply order.
 enum Pending {
     Ready(Vec<u8>),
-    One(oneshot::Receiver<Reply>),
+    One(Leg),
     Split {
         kind: SplitKind,
         nkeys: usize,
-        parts: Vec<(oneshot::Receiver<Reply>, Vec<usize>)>,
+        parts: Vec<(Leg, Vec<usize>)>,
     },
     /// Close after everything before it is written, and after these bytes (QUIT's `+OK`).
     Close(&'static [u8]),
@@ -238,6 +286,7 @@ fn dispatch(wp: &WorkerPool, session: &mut Session, args: &Args) -> Pending {
         }
         Route::Local(LocalCommand::Quit) => return Pending::Close(b"+OK\r\n"),
         Route::Local(LocalCommand::Auth) => return Pending::Ready(auth(cfg.redis_auth.as_deref(), session, args)),
+        Route::Split(kind) if view.slots.is_some() => return split_by_slot(wp, &view, session.slot, kind, args),
         Route::Split(kind) => return split(wp, &view, session.slot, kind, args),
         Route::Key(i) => {
             if args.len() <= i {
@@ -259,13 +308,34 @@ fn dispatch(wp: &WorkerPool, session: &mut Session, args: &Args) -> Pending {
     if key != KEYLESS_ROUTING_KEY {
         wp.hot_keys.borrow_mut().sample(key);
     }
+    if view.slots.is_some() {
+        return to_slot_owner(wp, &view, session.slot, args, key);
+    }
     let Some(idx) = view.router.route(key) else {
         wp.shared.stats.forward_error.fetch_add(1, Relaxed);
         return Pending::Ready(proxy_failure(reason::REFUSED));
     };
     let mut data = Vec::new();
     encode_command(&mut data, args.iter());
-    Pending::One(wp.forward(&view, idx, session.slot, data))
+    Pending::One(Leg::direct(wp.forward(&view, idx, session.slot, data)))
+}
+
+/// A command forwarded whole in a Redis Cluster pool: all its keys must be in one slot, as a
+/// cluster node requires, and it goes to that slot's node.
+fn to_slot_owner(wp: &WorkerPool, view: &ViewRef, client_slot: usize, args: &Args, key: &[u8]) -> Pending {
+    let slot = key_slot(key);
+    let mut cross = false;
+    other_keys(args, |k| cross |= key_slot(k) != slot);
+    if cross {
+        return Pending::Ready(error_reply(CROSSSLOT));
+    }
+    let Some(idx) = view.slot_node(slot) else {
+        wp.shared.stats.forward_error.fetch_add(1, Relaxed);
+        return Pending::Ready(proxy_failure(reason::REFUSED));
+    };
+    let mut data = Vec::new();
+    encode_command(&mut data, args.iter());
+    Pending::One(wp.forward_to_node(view, idx, client_slot, data))
 }
 
 /// AUTH answered by the proxy with `redis_auth`'s semantics. `AUTH default <pw>` is accepted as
@@ -294,12 +364,7 @@ fn auth(password: Option<&str>, session: &mut Session, args: &Args) -> Vec<u8> {
 /// sub-request per server with the command name in lower case, as nutcracker sends them.
 fn split(wp: &WorkerPool, view: &PoolView, slot: usize, kind: SplitKind, args: &Args) -> Pending {
     let name = args.get(0);
-    let step = if kind == SplitKind::Mset { 2 } else { 1 };
-    let nargs = args.len() - 1;
-    if nargs == 0 || !nargs.is_multiple_of(step) {
-        return wrong_arity(name);
-    }
-    let nkeys = nargs / step;
+    let Some((step, nkeys)) = split_shape(kind, args) else { return wrong_arity(name) };
     let router = &view.router;
     let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut hot = wp.hot_keys.borrow_mut();
@@ -319,23 +384,85 @@ fn split(wp: &WorkerPool, view: &PoolView, slot: usize, kind: SplitKind, args: &
     if groups.len() == 1 {
         let mut data = Vec::new();
         encode_command(&mut data, args.iter());
-        return Pending::One(wp.forward(view, groups[0].0, slot, data));
+        return Pending::One(Leg::direct(wp.forward(view, groups[0].0, slot, data)));
     }
     wp.shared.stats.fragments.fetch_add(groups.len() as u64, Relaxed);
     let lower = name.to_ascii_lowercase();
     let parts = groups
         .into_iter()
         .map(|(idx, keys)| {
-            let mut sub: Vec<&[u8]> = Vec::with_capacity(1 + keys.len() * step);
-            sub.push(&lower);
-            for &k in &keys {
-                for j in 0..step {
-                    sub.push(args.get(1 + k * step + j));
-                }
-            }
-            let mut data = Vec::new();
-            encode_command(&mut data, sub.into_iter());
-            (wp.forward(view, idx, slot, data), keys)
+            let data = sub_request(&lower, args, step, &keys);
+            (Leg::direct(wp.forward(view, idx, slot, data)), keys)
+        })
+        .collect();
+    Pending::Split { kind, nkeys, parts }
+}
+
+/// (arguments per key, number of keys) of a split command; `None`: wrong argument count.
+fn split_shape(kind: SplitKind, args: &Args) -> Option<(usize, usize)> {
+    let step = if kind == SplitKind::Mset { 2 } else { 1 };
+    let nargs = args.len() - 1;
+    (nargs != 0 && nargs.is_multiple_of(step)).then_some((step, nargs / step))
+}
+
+/// The part of a split command for the keys at `keys`, named in lower case as nutcracker
+/// names its fragments.
+fn sub_request(lower_name: &[u8], args: &Args, step: usize, keys: &[usize]) -> Vec<u8> {
+    let mut sub: Vec<&[u8]> = Vec::with_capacity(1 + keys.len() * step);
+    sub.push(lower_name);
+    for &k in keys {
+        for j in 0..step {
+            sub.push(args.get(1 + k * step + j));
+        }
+    }
+    let mut data = Vec::new();
+    encode_command(&mut data, sub.into_iter());
+    data
+}
+
+/// MGET/DEL/UNLINK/TOUCH/EXISTS/MSET in a Redis Cluster pool: one part per slot, not per node,
+/// since a node refuses a multi-key command whose keys span slots even when it owns them all.
+fn split_by_slot(wp: &WorkerPool, view: &ViewRef, client_slot: usize, kind: SplitKind, args: &Args) -> Pending {
+    let name = args.get(0);
+    let Some((step, nkeys)) = split_shape(kind, args) else { return wrong_arity(name) };
+    let mut by_slot: Vec<(u16, usize)> = Vec::with_capacity(nkeys);
+    let mut hot = wp.hot_keys.borrow_mut();
+    for k in 0..nkeys {
+        let key = args.get(1 + k * step);
+        hot.sample(key);
+        by_slot.push((key_slot(key), k));
+    }
+    drop(hot);
+    // Stable: keys of one slot keep their order in the part.
+    by_slot.sort_by_key(|&(slot, _)| slot);
+    let mut groups: Vec<(u16, Vec<usize>)> = Vec::new();
+    for (slot, k) in by_slot {
+        match groups.last_mut() {
+            Some(g) if g.0 == slot => g.1.push(k),
+            _ => groups.push((slot, vec![k])),
+        }
+    }
+    let mut nodes = Vec::with_capacity(groups.len());
+    for (slot, _) in &groups {
+        let Some(idx) = view.slot_node(*slot) else {
+            wp.shared.stats.forward_error.fetch_add(1, Relaxed);
+            return Pending::Ready(proxy_failure(reason::REFUSED));
+        };
+        nodes.push(idx);
+    }
+    if groups.len() == 1 {
+        let mut data = Vec::new();
+        encode_command(&mut data, args.iter());
+        return Pending::One(wp.forward_to_node(view, nodes[0], client_slot, data));
+    }
+    wp.shared.stats.fragments.fetch_add(groups.len() as u64, Relaxed);
+    let lower = name.to_ascii_lowercase();
+    let parts = groups
+        .into_iter()
+        .zip(nodes)
+        .map(|((_, keys), idx)| {
+            let data = sub_request(&lower, args, step, &keys);
+            (wp.forward_to_node(view, idx, client_slot, data), keys)
         })
         .collect();
     Pending::Split { kind, nkeys, parts }
@@ -349,13 +476,67 @@ async fn reply_bytes(rx: oneshot::Receiver<Reply>) -> Result<Vec<u8>, Vec<u8>> {
     }
 }
 
+/// A leg's final reply: its first one, or where the cluster's redirections lead.
+async fn settle(wp: &WorkerPool, leg: Leg) -> Result<Vec<u8>, Vec<u8>> {
+    let first = reply_bytes(leg.rx).await;
+    match (first, leg.resend) {
+        (Ok(d), Some(r)) if cluster::is_redirect(&d) => follow(wp, d, *r).await,
+        (first, _) => first,
+    }
+}
+
+/// Sends a redirected request where `-MOVED`/`-ASK` points, up to `MAX_REDIRECTS` times; the
+/// client sees a redirection only when the bound is hit (or when it cannot be followed).
+/// `MOVED` also points the slot at its new node for every later request and asks for a fresh
+/// slot map; `ASK` is for this one request, preceded by `ASKING` on the same connection.
+async fn follow(wp: &WorkerPool, mut reply: Vec<u8>, resend: Resend) -> Result<Vec<u8>, Vec<u8>> {
+    let Resend { data, mut view, mut node, client_slot } = resend;
+    for _ in 0..MAX_REDIRECTS {
+        let Some(r) = parse_redirect(&reply) else { break };
+        let host = if r.host.is_empty() {
+            match view.servers.get(node).map(|s| &s.cfg.addr) {
+                Some(ServerAddr::Tcp { host, .. }) => host.clone(),
+                _ => break,
+            }
+        } else {
+            r.host.to_string()
+        };
+        let Some((v, target)) = wp.cluster_node(&host, r.port) else { break };
+        let rx = match r.kind {
+            RedirectKind::Moved => {
+                if let Some(table) = &v.slots {
+                    table.set(r.slot, target);
+                }
+                wp.shared.request_refresh();
+                wp.forward(&v, target, client_slot, data.clone())
+            }
+            RedirectKind::Ask => {
+                // Both go out in this synchronous step on the client's connection to the node,
+                // so nothing can come between ASKING and the request. ASKING's +OK is dropped.
+                let mut asking = Vec::new();
+                encode_command(&mut asking, [&b"ASKING"[..]].into_iter());
+                drop(wp.forward(&v, target, client_slot, asking));
+                wp.forward(&v, target, client_slot, data.clone())
+            }
+        };
+        reply = reply_bytes(rx).await?;
+        view = v;
+        node = target;
+    }
+    Ok(reply)
+}
+
+/// A split command's part: its final reply (or the proxy's error) and the key positions it
+/// answers for.
+type SettledPart = (Result<Vec<u8>, Vec<u8>>, Vec<usize>);
+
 /// Merges the parts of a split command. Any failed part fails the whole command with one error
 /// (partial results are never returned), as in nutcracker, but the connection stays open.
-async fn merge(kind: SplitKind, nkeys: usize, parts: Vec<(oneshot::Receiver<Reply>, Vec<usize>)>, out: &mut Vec<u8>) {
+fn merge(kind: SplitKind, nkeys: usize, parts: Vec<SettledPart>, out: &mut Vec<u8>) {
     let mut replies = Vec::with_capacity(parts.len());
     let mut failure: Option<Vec<u8>> = None;
-    for (rx, keys) in parts {
-        match reply_bytes(rx).await {
+    for (result, keys) in parts {
+        match result {
             Ok(d) if is_error(&d) => {
                 failure.get_or_insert(d);
             }
@@ -420,7 +601,7 @@ where
     W: AsyncWrite + Unpin,
 {
     let (tx, rx) = mpsc::channel(MAX_PENDING);
-    tokio::join!(read_requests(&wp, rd, tx), write_replies(rx, wr));
+    tokio::join!(read_requests(&wp, rd, tx), write_replies(&wp, rx, wr));
 }
 
 async fn read_requests<R: AsyncRead + Unpin>(wp: &WorkerPool, mut rd: R, tx: mpsc::Sender<Pending>) {
@@ -478,7 +659,7 @@ async fn read_requests<R: AsyncRead + Unpin>(wp: &WorkerPool, mut rd: R, tx: mps
     }
 }
 
-async fn write_replies<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<Pending>, mut wr: W) {
+async fn write_replies<W: AsyncWrite + Unpin>(wp: &WorkerPool, mut rx: mpsc::Receiver<Pending>, mut wr: W) {
     let mut out: Vec<u8> = Vec::with_capacity(WRITE_BATCH);
     loop {
         let item = match rx.try_recv() {
@@ -499,8 +680,8 @@ async fn write_replies<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<Pending>, m
         };
         match item {
             Pending::Ready(bytes) => out.extend_from_slice(&bytes),
-            Pending::One(mut reply) => {
-                let done = match reply.try_recv() {
+            Pending::One(Leg { mut rx, resend }) => {
+                let done = match rx.try_recv() {
                     Ok(r) => Some(Ok(r)),
                     Err(oneshot::error::TryRecvError::Empty) => None,
                     Err(oneshot::error::TryRecvError::Closed) => Some(Err(())),
@@ -515,13 +696,24 @@ async fn write_replies<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<Pending>, m
                             }
                             out.clear();
                         }
-                        reply.await.map_err(|_| ())
+                        rx.await.map_err(|_| ())
                     }
                 };
-                match result {
-                    Ok(Reply::Data(d)) => out.extend_from_slice(&d),
-                    Ok(Reply::Failed(why)) => push_err(&mut out, why),
-                    Err(()) => push_err(&mut out, reason::RESET),
+                match (result, resend) {
+                    (Ok(Reply::Data(d)), Some(r)) if cluster::is_redirect(&d) => {
+                        if !out.is_empty() {
+                            if wr.write_all(&out).await.is_err() {
+                                return;
+                            }
+                            out.clear();
+                        }
+                        match follow(wp, d, *r).await {
+                            Ok(d) | Err(d) => out.extend_from_slice(&d),
+                        }
+                    }
+                    (Ok(Reply::Data(d)), _) => out.extend_from_slice(&d),
+                    (Ok(Reply::Failed(why)), _) => push_err(&mut out, why),
+                    (Err(()), _) => push_err(&mut out, reason::RESET),
                 }
             }
             Pending::Split { kind, nkeys, parts } => {
@@ -531,7 +723,11 @@ async fn write_replies<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<Pending>, m
                     }
                     out.clear();
                 }
-                merge(kind, nkeys, parts, &mut out).await;
+                let mut settled = Vec::with_capacity(parts.len());
+                for (leg, keys) in parts {
+                    settled.push((settle(wp, leg).await, keys));
+                }
+                merge(kind, nkeys, settled, &mut out);
             }
             Pending::Close(last) => {
                 out.extend_from_slice(last);
@@ -569,16 +765,13 @@ mod tests {
         assert_eq!(auth(Some("pw"), &mut s, &two.args()), b"+OK\r\n");
     }
 
-    fn ready(bytes: &[u8]) -> oneshot::Receiver<Reply> {
-        let (tx, rx) = oneshot::channel();
-        let _ = tx.send(Reply::Data(bytes.to_vec()));
-        rx
+    fn ready(bytes: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+        Ok(bytes.to_vec())
     }
 
-    fn merged(kind: SplitKind, nkeys: usize, parts: Vec<(oneshot::Receiver<Reply>, Vec<usize>)>) -> Vec<u8> {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    fn merged(kind: SplitKind, nkeys: usize, parts: Vec<SettledPart>) -> Vec<u8> {
         let mut out = Vec::new();
-        rt.block_on(merge(kind, nkeys, parts, &mut out));
+        merge(kind, nkeys, parts, &mut out);
         out
     }
 
@@ -611,7 +804,9 @@ mod tests {
     fn one_failed_part_fails_the_whole_command() {
         let (tx, rx) = oneshot::channel();
         let _ = tx.send(Reply::Failed(reason::REFUSED));
-        let out = merged(SplitKind::Mget, 2, vec![(ready(b"*1\r\n$1\r\na\r\n"), vec![0]), (rx, vec![1])]);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let failed = rt.block_on(reply_bytes(rx));
+        let out = merged(SplitKind::Mget, 2, vec![(ready(b"*1\r\n$1\r\na\r\n"), vec![0]), (failed, vec![1])]);
         assert_eq!(out, b"-ERR Connection refused\r\n");
         let out = merged(SplitKind::Sum, 2, vec![(ready(b"-NOAUTH x\r\n"), vec![0]), (ready(b":1\r\n"), vec![1])]);
         assert_eq!(out, b"-NOAUTH x\r\n");

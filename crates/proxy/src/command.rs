@@ -5,6 +5,8 @@
 //! their first key, split commands, EVAL/EVALSHA, keyless COMMAND/LOLWUT); everything else is
 //! unsupported because it has no single backend (INFO, KEYS, SCAN, MULTI, pub/sub, blocking pops).
 
+use roost_resp::{parse_i64, Args};
+
 /// How a command is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -191,6 +193,51 @@ pub fn route_of(name: &[u8]) -> Option<Route> {
     })
 }
 
+/// Calls `each` with every key of a command forwarded whole, beyond the one it is routed by,
+/// so that a Redis Cluster pool can refuse keys in several slots. Keys named inside patterns
+/// (SORT's BY/GET) are not keys here; the node judges those.
+pub fn other_keys<'a>(args: &Args<'a>, mut each: impl FnMut(&'a [u8])) {
+    let mut lower = [0u8; 24];
+    let name = args.get(0);
+    if name.len() > lower.len() || args.len() < 3 {
+        return;
+    }
+    for (l, c) in lower.iter_mut().zip(name) {
+        *l = c.to_ascii_lowercase();
+    }
+    let name = &lower[..name.len()];
+    let numkeys = |at: usize| args.len().min(at + 1 + parse_i64(args.get(at)).unwrap_or(0).max(0) as usize);
+    let mut range = |from: usize, to: usize| (from..to.min(args.len())).for_each(|i| each(args.get(i)));
+    match name {
+        b"sdiff" | b"sinter" | b"sunion" | b"sdiffstore" | b"sinterstore" | b"sunionstore" | b"pfcount"
+        | b"pfmerge" => range(2, args.len()),
+        b"rpoplpush" | b"lmove" | b"smove" | b"copy" | b"zrangestore" | b"geosearchstore" => range(2, 3),
+        // dest numkeys key...: routed by dest.
+        b"zdiffstore" | b"zinterstore" | b"zunionstore" if args.len() > 3 => range(3, numkeys(2)),
+        // numkeys key...: routed by the first key.
+        b"zdiff" | b"zinter" | b"zunion" => range(3, numkeys(1)),
+        // script numkeys key...: routed by the first key.
+        b"eval" | b"evalsha" if args.len() > 3 => range(4, numkeys(2)),
+        b"georadius" => store_option(args, 6, each),
+        b"georadiusbymember" => store_option(args, 5, each),
+        b"sort" => store_option(args, 2, each),
+        _ => {}
+    }
+}
+
+/// The destination of a `STORE`/`STOREDIST key` option among the options from `from` on.
+fn store_option<'a>(args: &Args<'a>, from: usize, mut each: impl FnMut(&'a [u8])) {
+    let mut i = from;
+    while i + 1 < args.len() {
+        let opt = args.get(i);
+        if opt.eq_ignore_ascii_case(b"store") || opt.eq_ignore_ascii_case(b"storedist") {
+            each(args.get(i + 1));
+            i += 1;
+        }
+        i += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +264,28 @@ mod tests {
         }
         assert_eq!(route_of(&[0xff; 4]), None);
         assert_eq!(route_of(&[b'a'; 1000]), None);
+    }
+
+    fn others(parts: &[&str]) -> Vec<String> {
+        let args = roost_resp::OwnedArgs::from_slices(parts.iter().map(|p| p.as_bytes()));
+        let mut out = Vec::new();
+        other_keys(&args.args(), |k| out.push(String::from_utf8_lossy(k).into_owned()));
+        out
+    }
+
+    #[test]
+    fn other_keys_of_commands_forwarded_whole() {
+        assert!(others(&["SET", "k", "v"]).is_empty());
+        assert!(others(&["get", "k"]).is_empty());
+        assert_eq!(others(&["SUNION", "a", "b", "c"]), ["b", "c"]);
+        assert_eq!(others(&["lmove", "a", "b", "LEFT", "RIGHT"]), ["b"]);
+        assert_eq!(others(&["ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"]), ["a", "b"]);
+        assert_eq!(others(&["zinter", "2", "a", "b", "WITHSCORES"]), ["b"]);
+        assert_eq!(others(&["EVAL", "return 1", "2", "a", "b", "argv"]), ["b"]);
+        assert!(others(&["EVAL", "return 1", "0"]).is_empty());
+        assert_eq!(others(&["EVAL", "s", "99", "a", "b"]), ["b"], "numkeys beyond the arguments is cut");
+        assert_eq!(others(&["sort", "k", "BY", "w_*", "STORE", "d"]), ["d"]);
+        assert_eq!(others(&["GEORADIUS", "k", "1", "2", "3", "km", "STOREDIST", "d"]), ["d"]);
+        assert!(others(&["GEORADIUSBYMEMBER", "k", "store", "3", "km"]).is_empty(), "a member named store");
     }
 }

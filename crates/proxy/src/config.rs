@@ -75,6 +75,29 @@ impl fmt::Display for ServerAddr {
     }
 }
 
+/// How a pool maps keys to servers (`backend:`, a Roost key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// nutcracker's: `hash`, `hash_tag` and `distribution` over the listed servers.
+    Twemproxy,
+    /// The listed servers are seeds of a Redis Cluster; keys go to their slot's owner, learned
+    /// from `CLUSTER SLOTS` and from `MOVED` redirections.
+    RedisCluster,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Twemproxy => "twemproxy",
+            BackendKind::RedisCluster => "redis-cluster",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<BackendKind> {
+        [BackendKind::Twemproxy, BackendKind::RedisCluster].into_iter().find(|b| b.name() == name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// The entry without its name: `host:port:weight` (what nutcracker's logs and stats call pname).
@@ -111,6 +134,8 @@ pub struct PoolConfig {
     /// Roost extension: PING ejected servers this often and re-admit one that answers, instead
     /// of only waiting out `server_retry_timeout`. `None`: off (`health_check_interval: 0`).
     pub health_check_interval: Option<Duration>,
+    /// Roost extension: nutcracker's hashing (the default) or Redis Cluster's slots.
+    pub backend: BackendKind,
     /// Sorted by (name length, name bytes): the position here is the server index.
     pub servers: Vec<ServerConfig>,
 }
@@ -298,6 +323,7 @@ struct RawPool {
     server_failure_limit: Option<u32>,
     tcpkeepalive: Option<bool>,
     health_check_interval: Option<u32>,
+    backend: Option<BackendKind>,
     servers: Vec<ServerConfig>,
 }
 
@@ -435,6 +461,15 @@ fn set_directive(pool: &mut RawPool, key: &str, value: &str) -> Result<(), Confi
         "server_failure_limit" => num(&mut pool.server_failure_limit, value),
         // Not a nutcracker key: a file using it fails nutcracker's -t with "is unknown".
         "health_check_interval" => num(&mut pool.health_check_interval, value),
+        "backend" => {
+            if pool.backend.is_some() {
+                Err("is a duplicate")
+            } else {
+                BackendKind::from_name(value)
+                    .map(|b| pool.backend = Some(b))
+                    .ok_or("is not \"twemproxy\" or \"redis-cluster\"")
+            }
+        }
         "servers" => parse_server(value).map(|s| pool.servers.push(s)),
         _ => return err(format!("conf: directive \"{key}\" is unknown")),
     };
@@ -565,6 +600,16 @@ fn validate_pool(p: RawPool) -> Result<PoolConfig, ConfigError> {
     if !redis && p.redis_auth.as_deref().is_some_and(|a| !a.is_empty()) {
         return err("conf: directive \"redis_auth:\" is only valid for a redis pool");
     }
+    let backend = p.backend.unwrap_or(BackendKind::Twemproxy);
+    if backend == BackendKind::RedisCluster {
+        // Cluster nodes speak only RESP and have only database 0 (SELECT n fails on them).
+        if !redis {
+            return err("conf: directive \"backend: redis-cluster\" is only valid for a redis pool");
+        }
+        if p.redis_db.is_some_and(|db| db != 0) {
+            return err("conf: directive \"redis_db:\" must be 0 with \"backend: redis-cluster\"");
+        }
+    }
     let mut servers = p.servers;
     if servers.is_empty() {
         return err(format!("conf: pool '{}' has no servers", p.name));
@@ -601,6 +646,7 @@ fn validate_pool(p: RawPool) -> Result<PoolConfig, ConfigError> {
             Some(0) => None,
             ms => Some(Duration::from_millis(ms.unwrap_or(DEFAULT_HEALTH_CHECK_INTERVAL_MS))),
         },
+        backend,
         servers,
     })
 }
@@ -806,6 +852,33 @@ mod tests {
             load_err(&with("5\n  health_check_interval: 6")),
             "conf: directive \"health_check_interval\" is a duplicate"
         );
+    }
+
+    #[test]
+    fn backend_is_a_roost_key() {
+        let with =
+            |extra: &str| format!("a:\n  listen: 127.0.0.1:1\n  redis: true\n{extra}  servers:\n   - 127.0.0.1:2:1\n");
+        assert_eq!(load(&with("")).unwrap().pools[0].backend, BackendKind::Twemproxy);
+        assert_eq!(load(&with("  backend: twemproxy\n")).unwrap().pools[0].backend, BackendKind::Twemproxy);
+        assert_eq!(load(&with("  backend: redis-cluster\n")).unwrap().pools[0].backend, BackendKind::RedisCluster);
+        assert_eq!(
+            load_err(&with("  backend: cluster\n")),
+            "conf: directive \"backend\" is not \"twemproxy\" or \"redis-cluster\""
+        );
+        assert_eq!(
+            load_err(&with("  backend: twemproxy\n  backend: twemproxy\n")),
+            "conf: directive \"backend\" is a duplicate"
+        );
+        assert_eq!(
+            load_err(&with("  backend: redis-cluster\n  redis_db: 2\n")),
+            "conf: directive \"redis_db:\" must be 0 with \"backend: redis-cluster\""
+        );
+        assert_eq!(
+            load_err("a:\n  listen: 127.0.0.1:1\n  backend: redis-cluster\n  servers:\n   - 127.0.0.1:2:1\n"),
+            "conf: directive \"backend: redis-cluster\" is only valid for a redis pool"
+        );
+        // Unknown keys are still refused.
+        assert_eq!(load_err(&with("  backends: twemproxy\n")), "conf: directive \"backends\" is unknown");
     }
 
     #[test]

@@ -3,13 +3,15 @@
 //! Owns: nutcracker.yml, the key -> backend mapping (hash functions, hash tags, ketama / modula /
 //! random continuums), client and backend connections, request routing, splitting and merging of
 //! multi-key commands, failure accounting, auto-ejection and the active health check, reloading
-//! the configuration on SIGHUP, and the stats port.
+//! the configuration on SIGHUP, the stats port, and Redis Cluster pools (slots learned from
+//! `CLUSTER SLOTS`, `MOVED`/`ASK` followed).
 //! Never: the keyspace. The proxy depends on the protocol crate only, never on the store or the
 //! server.
 
 pub mod backend;
 pub mod cli;
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod distribution;

@@ -11,13 +11,19 @@
 //!
 //! A config reload replaces a pool's view (configuration, server list, continuum) in one step;
 //! servers whose entry is unchanged carry their state over.
+//!
+//! With `backend: redis-cluster` the view also holds the slot table, and its server list is the
+//! configured seeds followed by the nodes learned from the cluster (`cluster.rs`); a new slot
+//! map is published the same way, so a worker sees nodes and slots that belong together.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::config::{PoolConfig, ServerConfig};
-use crate::distribution::{RingServer, Router};
+use crate::cluster::{SlotTable, Topology};
+use crate::config::{BackendKind, PoolConfig, ServerAddr, ServerConfig};
+use crate::distribution::{Distribution, RingServer, Router};
+use crate::hash::HashKind;
 use crate::hotkeys::{self, HotKey};
 
 /// Milliseconds on a monotonic clock, never 0 (0 means "not set" in the atomics below).
@@ -122,19 +128,66 @@ pub struct PoolStats {
     pub fragments: AtomicU64,
 }
 
-/// A pool's configuration, its servers in index order and the continuum over the live ones.
-/// Never changed in place: ejection, re-admission and reload each publish a new one, so a
-/// worker holding one always sees a consistent triple.
+/// A pool's configuration, its servers in index order and the continuum over the live ones
+/// (and, for a Redis Cluster pool, the slot table). Never replaced piecemeal: ejection,
+/// re-admission, reload and a new slot map each publish a new one, so a worker holding one
+/// always sees a consistent whole.
 pub struct PoolView {
     pub cfg: Arc<PoolConfig>,
+    /// The configured servers first, in configuration order; for a Redis Cluster pool the nodes
+    /// learned from the cluster follow.
     pub servers: Arc<[Arc<Server>]>,
     pub router: Router,
+    /// `Some` for `backend: redis-cluster`: slot -> index in `servers`.
+    pub slots: Option<Arc<SlotTable>>,
 }
 
 impl PoolView {
     pub fn is_ejected(&self, idx: usize) -> bool {
         self.servers.get(idx).is_some_and(|s| s.is_ejected())
     }
+
+    /// The node to send a request for `slot` to: its owner, or, while the table does not know
+    /// one (before the first `CLUSTER SLOTS`, or for an unserved slot), any live node, whose
+    /// `MOVED` then names the owner. `None`: the owner is ejected, or no node is live.
+    pub fn slot_node(&self, slot: u16) -> Option<usize> {
+        let table = self.slots.as_ref()?;
+        match table.owner(slot).filter(|&i| i < self.servers.len()) {
+            Some(i) if self.is_ejected(i) => None,
+            Some(i) => Some(i),
+            None => self.servers.iter().position(|s| !s.is_ejected()),
+        }
+    }
+
+    /// The index of the node at `host:port`, if the view has it.
+    pub fn node_index(&self, host: &str, port: u16) -> Option<usize> {
+        self.servers.iter().position(|s| is_at(&s.cfg.addr, host, port))
+    }
+}
+
+fn is_at(addr: &ServerAddr, host: &str, port: u16) -> bool {
+    matches!(addr, ServerAddr::Tcp { host: h, port: p } if h == host && *p == port)
+}
+
+/// A cluster node learned from the cluster rather than the configuration: named `host:port`,
+/// weight 1 (weights mean nothing to slot routing).
+fn node_config(host: &str, port: u16) -> ServerConfig {
+    ServerConfig {
+        pname: format!("{host}:{port}:1"),
+        name: format!("{host}:{port}"),
+        addr: ServerAddr::Tcp { host: host.to_string(), port },
+        weight: 1,
+    }
+}
+
+/// How a new slot map changed a Redis Cluster pool, for the log.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TopologyChanges {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Slots whose owner differs from the previous table (unknown counts as different).
+    pub moved_slots: usize,
+    pub assigned_slots: usize,
 }
 
 /// Which servers a reload keeps, adds and drops, by name, for the log.
@@ -162,6 +215,12 @@ pub struct PoolShared {
     rebuild_lock: Mutex<()>,
     /// Set when a reload drops the pool: its health check stops.
     removed: AtomicBool,
+    /// Wakes the pool's slot-map refresh task (`cluster.rs`). A `Notify` keeps at most one
+    /// pending wake-up, so any number of MOVED replies cost one `CLUSTER SLOTS`.
+    refresh: tokio::sync::Notify,
+    /// A refresh is asked for and has not started: further MOVED replies need not touch the
+    /// `Notify` (whose waiter list is behind a lock) during a migration's burst of them.
+    refresh_pending: AtomicBool,
     /// Each worker's top keys of the last interval, by worker number.
     hot_keys: Mutex<std::collections::HashMap<usize, Vec<HotKey>>>,
 }
@@ -171,19 +230,31 @@ fn router_for(cfg: &PoolConfig) -> Router {
     Router::new(cfg.hash, cfg.hash_tag, cfg.distribution, ring)
 }
 
+/// A Redis Cluster pool routes by slot; its continuum only has to exist and track liveness,
+/// so it is the cheapest one to rebuild.
+fn cluster_router(servers: &[Arc<Server>]) -> Router {
+    let ring = servers.iter().map(|s| RingServer { name: s.cfg.name.as_bytes().to_vec(), weight: 1 }).collect();
+    Router::new(HashKind::Fnv1a64, None, Distribution::Modula, ring)
+}
+
 impl PoolShared {
     pub fn new(cfg: PoolConfig) -> PoolShared {
-        let router = router_for(&cfg);
         let servers: Arc<[Arc<Server>]> = cfg.servers.iter().map(|s| Arc::new(Server::new(s.clone()))).collect();
+        let (router, slots) = match cfg.backend {
+            BackendKind::Twemproxy => (router_for(&cfg), None),
+            BackendKind::RedisCluster => (cluster_router(&servers), Some(Arc::new(SlotTable::unassigned()))),
+        };
         PoolShared {
             name: cfg.name.clone(),
             stats: PoolStats::default(),
             clients: AtomicUsize::new(0),
-            view: RwLock::new(Arc::new(PoolView { cfg: Arc::new(cfg), servers, router })),
+            view: RwLock::new(Arc::new(PoolView { cfg: Arc::new(cfg), servers, router, slots })),
             generation: AtomicU64::new(1),
             next_rebuild: AtomicU64::new(0),
             rebuild_lock: Mutex::new(()),
             removed: AtomicBool::new(false),
+            refresh: tokio::sync::Notify::new(),
+            refresh_pending: AtomicBool::new(false),
             hot_keys: Mutex::new(std::collections::HashMap::new()),
         }
     }
@@ -223,12 +294,18 @@ impl PoolShared {
     fn rebuild(&self) {
         let _guard = self.lock();
         let v = self.view();
-        self.publish(v.cfg.clone(), v.servers.clone(), v.router.clone());
+        self.publish(v.cfg.clone(), v.servers.clone(), v.router.clone(), v.slots.clone());
     }
 
     /// Rebuilds `router` from the live servers and makes it the view. The caller holds
     /// `rebuild_lock`.
-    fn publish(&self, cfg: Arc<PoolConfig>, servers: Arc<[Arc<Server>]>, mut router: Router) {
+    fn publish(
+        &self,
+        cfg: Arc<PoolConfig>,
+        servers: Arc<[Arc<Server>]>,
+        mut router: Router,
+        slots: Option<Arc<SlotTable>>,
+    ) {
         let now = now_ms();
         let mut next = 0u64;
         let live: Vec<bool> = servers
@@ -247,7 +324,7 @@ impl PoolShared {
             })
             .collect();
         router.rebuild(&live);
-        let view = Arc::new(PoolView { cfg, servers, router });
+        let view = Arc::new(PoolView { cfg, servers, router, slots });
         match self.view.write() {
             Ok(mut v) => *v = view,
             Err(poisoned) => *poisoned.into_inner() = view,
@@ -260,13 +337,17 @@ impl PoolShared {
     /// Installs a reloaded configuration of this pool. Servers whose entry is unchanged keep
     /// their state (connections, failure count, ejection, counters); the ring is rebuilt from the
     /// new list.
+    ///
+    /// A Redis Cluster pool also keeps the nodes it learned and their slots (a slot whose node
+    /// is gone becomes unknown), and asks the cluster for a fresh slot map.
     pub fn reconfigure(&self, cfg: PoolConfig) -> ServerChanges {
         let _guard = self.lock();
         let old = self.view();
-        let old_cfgs: Vec<ServerConfig> = old.servers.iter().map(|s| s.cfg.clone()).collect();
-        let diff = crate::reload::diff_servers(&old_cfgs, &cfg.servers);
+        // The configured servers lead the list in both modes; learned nodes follow them.
+        let old_cfgs = &old.cfg.servers;
+        let diff = crate::reload::diff_servers(old_cfgs, &cfg.servers);
         let mut changes = ServerChanges::default();
-        let servers: Arc<[Arc<Server>]> = cfg
+        let mut servers: Vec<Arc<Server>> = cfg
             .servers
             .iter()
             .enumerate()
@@ -282,9 +363,117 @@ impl PoolShared {
             })
             .collect();
         changes.removed = diff.removed.iter().map(|&o| old_cfgs[o].name.clone()).collect();
-        let router = router_for(&cfg);
-        self.publish(Arc::new(cfg), servers, router);
+        if cfg.backend == BackendKind::Twemproxy {
+            let router = router_for(&cfg);
+            self.publish(Arc::new(cfg), servers.into(), router, None);
+            return changes;
+        }
+        if old.slots.is_some() {
+            for learned in old.servers.iter().skip(old_cfgs.len()) {
+                if !servers.iter().any(|s| s.cfg.addr == learned.cfg.addr) {
+                    servers.push(learned.clone());
+                }
+            }
+        }
+        let table = match &old.slots {
+            Some(t) => t.remap(|o| old.servers.get(o).and_then(|s| servers.iter().position(|n| Arc::ptr_eq(n, s)))),
+            None => SlotTable::unassigned(),
+        };
+        let router = cluster_router(&servers);
+        self.publish(Arc::new(cfg), servers.into(), router, Some(Arc::new(table)));
+        self.request_refresh();
         changes
+    }
+
+    /// Asks the refresh task for a new slot map; any number of requests before it runs count
+    /// as one.
+    pub fn request_refresh(&self) {
+        if !self.refresh_pending.swap(true, Relaxed) {
+            self.refresh.notify_one();
+        }
+    }
+
+    /// Waits for `request_refresh` (or a stale wake-up: check with `take_refresh_request`).
+    pub async fn refresh_requested(&self) {
+        self.refresh.notified().await;
+    }
+
+    /// Whether a refresh was asked for since the last call. Requests made after this ask for
+    /// another refresh: they may have seen a change the coming query started too early to see.
+    pub fn take_refresh_request(&self) -> bool {
+        self.refresh_pending.swap(false, Relaxed)
+    }
+
+    /// Installs a slot map read from `CLUSTER SLOTS`. Nodes already known keep their state and
+    /// connections; learned nodes the map no longer names are dropped (configured seeds stay).
+    /// A pool no longer in cluster mode (a reload raced the query) is left alone.
+    pub fn install_topology(&self, topology: &Topology) -> Option<TopologyChanges> {
+        let _guard = self.lock();
+        let old = self.view();
+        let old_table = old.slots.as_ref()?;
+        let seeds = old.cfg.servers.len().min(old.servers.len());
+        let mut servers: Vec<Arc<Server>> = old.servers[..seeds].to_vec();
+        let mut changes = TopologyChanges::default();
+        let mut index_of_node = Vec::with_capacity(topology.nodes.len());
+        for (host, port) in &topology.nodes {
+            let idx = match servers.iter().position(|s| is_at(&s.cfg.addr, host, *port)) {
+                Some(i) => i,
+                None => {
+                    let server = match old.servers[seeds..].iter().find(|s| is_at(&s.cfg.addr, host, *port)) {
+                        Some(s) => s.clone(),
+                        None => {
+                            changes.added.push(format!("{host}:{port}"));
+                            Arc::new(Server::new(node_config(host, *port)))
+                        }
+                    };
+                    servers.push(server);
+                    servers.len() - 1
+                }
+            };
+            index_of_node.push(idx);
+        }
+        changes.removed = old.servers[seeds..]
+            .iter()
+            .filter(|o| !servers.iter().any(|s| Arc::ptr_eq(s, o)))
+            .map(|o| o.cfg.name.clone())
+            .collect();
+        let table = SlotTable::from_ranges(
+            topology.ranges.iter().filter_map(|&(a, b, n)| index_of_node.get(n).map(|&i| (a, b, i))),
+        );
+        for slot in 0..crate::cluster::SLOT_COUNT as u16 {
+            let new = table.owner(slot).map(|i| &servers[i]);
+            if new.is_some() {
+                changes.assigned_slots += 1;
+            }
+            let before = old_table.owner(slot).and_then(|i| old.servers.get(i));
+            let same = matches!((before, new), (Some(a), Some(b)) if Arc::ptr_eq(a, b));
+            if !same {
+                changes.moved_slots += 1;
+            }
+        }
+        // The same nodes in the same order keep the list itself, so workers need not carry
+        // their connections over to a new one after every refresh.
+        let same = servers.len() == old.servers.len()
+            && servers.iter().zip(old.servers.iter()).all(|(a, b)| Arc::ptr_eq(a, b));
+        let servers: Arc<[Arc<Server>]> = if same { old.servers.clone() } else { servers.into() };
+        let router = cluster_router(&servers);
+        self.publish(old.cfg.clone(), servers, router, Some(Arc::new(table)));
+        Some(changes)
+    }
+
+    /// Adds a cluster node named by a redirection before the next slot map lists it. Slot
+    /// owners keep their indexes (the node is appended).
+    pub fn add_node(&self, host: &str, port: u16) {
+        let _guard = self.lock();
+        let old = self.view();
+        let Some(table) = &old.slots else { return };
+        if old.node_index(host, port).is_some() {
+            return;
+        }
+        let mut servers = old.servers.to_vec();
+        servers.push(Arc::new(Server::new(node_config(host, port))));
+        let router = cluster_router(&servers);
+        self.publish(old.cfg.clone(), servers.into(), router, Some(Arc::new(table.copy())));
     }
 
     /// A connection to the server closed or could not open. `epoch` is the server epoch the
@@ -297,7 +486,13 @@ impl PoolShared {
             }
         }
         // Failures are rare: reading the view here costs nothing on the request path.
-        let cfg = self.view().cfg.clone();
+        let view = self.view();
+        if view.slots.is_some() {
+            // A cluster node that stops answering may have failed over: ask who owns what now.
+            self.request_refresh();
+        }
+        let cfg = view.cfg.clone();
+        drop(view);
         if !cfg.auto_eject_hosts {
             return false;
         }
@@ -324,7 +519,7 @@ impl PoolShared {
         s.next_retry.store(0, Relaxed);
         s.failure_count.store(0, Relaxed);
         let v = self.view();
-        self.publish(v.cfg.clone(), v.servers.clone(), v.router.clone());
+        self.publish(v.cfg.clone(), v.servers.clone(), v.router.clone(), v.slots.clone());
         true
     }
 
@@ -411,6 +606,123 @@ mod tests {
         assert!(p.generation() > gen);
         assert_eq!(p.router().route(&key), Some(1));
         assert!(!p.readmit(&s), "a live server is not re-admitted twice");
+    }
+
+    fn cluster_pool(seeds: &[&str]) -> PoolShared {
+        let mut text = String::from("a:\n  listen: 127.0.0.1:1\n  redis: true\n  backend: redis-cluster\n  servers:\n");
+        for s in seeds {
+            text.push_str(&format!("   - {s}\n"));
+        }
+        PoolShared::new(Config::load_str(&text, "t").unwrap().pools.remove(0))
+    }
+
+    fn topology(nodes: &[(&str, u16)], ranges: &[(u16, u16, usize)]) -> Topology {
+        Topology { nodes: nodes.iter().map(|&(h, p)| (h.to_string(), p)).collect(), ranges: ranges.to_vec() }
+    }
+
+    fn names(v: &PoolView) -> Vec<String> {
+        v.servers.iter().map(|s| s.cfg.name.clone()).collect()
+    }
+
+    #[test]
+    fn a_cluster_pool_sends_unknown_slots_to_any_node_until_it_has_a_map() {
+        let p = cluster_pool(&["127.0.0.1:7000:1 seed"]);
+        let v = p.view();
+        assert_eq!(v.slot_node(0), Some(0));
+        assert_eq!(v.slot_node(16383), Some(0));
+        assert!(p.view().router.route(b"k").is_some(), "the continuum exists but is not used");
+    }
+
+    #[test]
+    fn slot_maps_reuse_known_nodes_and_drop_vanished_ones() {
+        let p = cluster_pool(&["127.0.0.1:7000:1 seed"]);
+        let seed = server(&p, 0);
+        let c = p
+            .install_topology(&topology(
+                &[("127.0.0.1", 7000), ("127.0.0.1", 7001), ("127.0.0.1", 7002)],
+                &[(0, 5460, 0), (5461, 10922, 1), (10923, 16383, 2)],
+            ))
+            .unwrap();
+        assert_eq!(c.added, ["127.0.0.1:7001", "127.0.0.1:7002"], "the seed is the node at its address");
+        assert_eq!((c.assigned_slots, c.moved_slots), (16384, 16384));
+        let v = p.view();
+        assert_eq!(names(&v), ["seed", "127.0.0.1:7001", "127.0.0.1:7002"]);
+        assert!(Arc::ptr_eq(&v.servers[0], &seed));
+        assert_eq!((v.slot_node(0), v.slot_node(6000), v.slot_node(16000)), (Some(0), Some(1), Some(2)));
+        let n2 = v.servers[2].clone();
+        n2.stats.requests.fetch_add(3, Relaxed);
+
+        // 7001 leaves, its slots go to 7002; a new node 7003 takes one range.
+        let c = p
+            .install_topology(&topology(
+                &[("127.0.0.1", 7002), ("127.0.0.1", 7003), ("127.0.0.1", 7000)],
+                &[(0, 100, 2), (101, 10922, 0), (10923, 16383, 1)],
+            ))
+            .unwrap();
+        assert_eq!(c.added, ["127.0.0.1:7003"]);
+        assert_eq!(c.removed, ["127.0.0.1:7001"]);
+        assert_eq!(c.moved_slots, 10923 - 101 + 5461, "slots 101..=10922 to 7002 and 10923.. to 7003");
+        let v = p.view();
+        assert_eq!(names(&v), ["seed", "127.0.0.1:7002", "127.0.0.1:7003"]);
+        assert!(Arc::ptr_eq(&v.servers[1], &n2), "a known node keeps its state");
+        assert_eq!((v.slot_node(50), v.slot_node(6000), v.slot_node(16000)), (Some(0), Some(1), Some(2)));
+        let again = topology(&[("127.0.0.1", 7000)], &[(0, 16383, 0)]);
+        let c = p.install_topology(&again).unwrap();
+        assert_eq!(c.removed, ["127.0.0.1:7002", "127.0.0.1:7003"]);
+        let v = p.view();
+        p.install_topology(&again).unwrap();
+        assert!(Arc::ptr_eq(&p.view().servers, &v.servers), "an unchanged node list is kept as is");
+    }
+
+    #[test]
+    fn a_redirection_to_a_new_node_appends_it_and_keeps_the_slots() {
+        let p = cluster_pool(&["127.0.0.1:7000:1 seed"]);
+        p.install_topology(&topology(&[("127.0.0.1", 7000)], &[(0, 16383, 0)])).unwrap();
+        p.add_node("10.0.0.9", 7009);
+        p.add_node("10.0.0.9", 7009);
+        let v = p.view();
+        assert_eq!(names(&v), ["seed", "10.0.0.9:7009"]);
+        assert_eq!(v.node_index("10.0.0.9", 7009), Some(1));
+        assert_eq!(v.slot_node(99), Some(0));
+        v.slots.as_ref().unwrap().set(99, 1);
+        assert_eq!(v.slot_node(99), Some(1));
+    }
+
+    #[test]
+    fn an_ejected_owner_refuses_its_slots_and_asks_for_a_map() {
+        let text = "a:\n  listen: 127.0.0.1:1\n  redis: true\n  backend: redis-cluster\n  auto_eject_hosts: true\n  \
+                    server_failure_limit: 1\n  servers:\n   - 127.0.0.1:7000:1 seed\n";
+        let p = PoolShared::new(Config::load_str(text, "t").unwrap().pools.remove(0));
+        p.install_topology(&topology(&[("127.0.0.1", 7000), ("127.0.0.1", 7001)], &[(0, 99, 1)])).unwrap();
+        assert!(!p.refresh_pending.load(Relaxed));
+        assert!(p.server_failure(&server(&p, 1), None));
+        assert!(p.refresh_pending.load(Relaxed), "a failure may be a failover");
+        let v = p.view();
+        assert_eq!(v.slot_node(50), None, "no other node can serve the slot");
+        assert_eq!(v.slot_node(500), Some(0), "an unserved slot goes to a live node");
+    }
+
+    #[test]
+    fn reloading_a_cluster_pool_keeps_learned_nodes_and_their_slots() {
+        let p = cluster_pool(&["127.0.0.1:7000:1 seed", "127.0.0.1:7100:1 spare"]);
+        p.install_topology(&topology(&[("127.0.0.1", 7000), ("127.0.0.1", 7001)], &[(0, 8191, 0), (8192, 16383, 1)]))
+            .unwrap();
+        let learned = server(&p, 2);
+        let mut text = String::from("a:\n  listen: 127.0.0.1:1\n  redis: true\n  backend: redis-cluster\n");
+        text.push_str("  servers:\n   - 127.0.0.1:7100:1 spare\n");
+        let changes = p.reconfigure(Config::load_str(&text, "t").unwrap().pools.remove(0));
+        assert_eq!(changes.removed, ["seed"]);
+        let v = p.view();
+        assert_eq!(names(&v), ["spare", "127.0.0.1:7001"]);
+        assert!(Arc::ptr_eq(&v.servers[1], &learned));
+        assert_eq!(v.slot_node(9000), Some(1));
+        assert_eq!(v.slot_node(10), Some(0), "the removed seed's slots go to any node until the next map");
+        // And back to nutcracker mode: the configured servers only, no slots.
+        let text = "a:\n  listen: 127.0.0.1:1\n  redis: true\n  servers:\n   - 127.0.0.1:7100:1 spare\n";
+        p.reconfigure(Config::load_str(text, "t").unwrap().pools.remove(0));
+        let v = p.view();
+        assert_eq!(names(&v), ["spare"]);
+        assert!(v.slots.is_none());
     }
 
     #[test]

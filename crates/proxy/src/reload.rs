@@ -89,6 +89,7 @@ pub fn changed_options(old: &PoolConfig, new: &PoolConfig) -> Vec<&'static str> 
     check("server_failure_limit", old.server_failure_limit != new.server_failure_limit);
     check("tcpkeepalive", old.tcpkeepalive != new.tcpkeepalive);
     check("health_check_interval", old.health_check_interval != new.health_check_interval);
+    check("backend", old.backend != new.backend);
     out
 }
 
@@ -223,6 +224,7 @@ impl Running {
                     ));
                     let shared = Arc::new(PoolShared::new(cfg));
                     tokio::spawn(crate::health::run(shared.clone()));
+                    tokio::spawn(crate::cluster::run(shared.clone()));
                     shared
                 }
             };

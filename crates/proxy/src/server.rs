@@ -1,7 +1,7 @@
 //! The running proxy: listeners for every pool, worker threads (each a single-threaded runtime
 //! with its own backend connections), the stats port, the pid file and signals. The main thread
-//! runs the stats port, the health checks and configuration reloads (`reload.rs`); the workers
-//! only serve clients.
+//! runs the stats port, the health checks, Redis Cluster slot-map refreshes and configuration
+//! reloads (`reload.rs`); the workers only serve clients.
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -177,6 +177,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), String> {
         tokio::spawn(serve_stats(stats_listener, running.registry.clone(), stats_opts));
         for p in &running.pools {
             tokio::spawn(health::run(p.clone()));
+            tokio::spawn(crate::cluster::run(p.clone()));
         }
         while signals.next().await == Signal::Reload {
             log::reopen();
