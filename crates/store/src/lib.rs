@@ -6,6 +6,7 @@
 //! Never: sockets, the wire format, configuration files. Callers bring the time and the locks order.
 
 pub mod events;
+pub mod geo;
 pub mod glob;
 pub mod hash;
 pub mod hyperloglog;

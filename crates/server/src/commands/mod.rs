@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod info;
@@ -221,6 +222,17 @@ pub static TABLE: &[CommandSpec] = &[
     zset::ZINTERCARD,
     zset::ZRANDMEMBER,
     zset::ZSCAN,
+    // geo
+    geo::GEOADD,
+    geo::GEOPOS,
+    geo::GEODIST,
+    geo::GEOHASH,
+    geo::GEORADIUS,
+    geo::GEORADIUS_RO,
+    geo::GEORADIUSBYMEMBER,
+    geo::GEORADIUSBYMEMBER_RO,
+    geo::GEOSEARCH,
+    geo::GEOSEARCHSTORE,
     // hyperloglog
     hyperloglog::PFADD,
     hyperloglog::PFCOUNT,
