@@ -131,6 +131,8 @@ pub struct ClientState {
     /// The command runs again because a key it waits on was written: keys of another type
     /// then mean "not ready" rather than WRONGTYPE, as Redis serves blocked clients.
     pub block_retry: bool,
+    /// The IDs a blocked XREAD waits after, `$` resolved when it first ran.
+    pub block_stream_ids: Vec<roost_store::stream::StreamId>,
     /// Commands queued since MULTI; None outside a transaction.
     pub multi: Option<Box<crate::commands::transaction::Queued>>,
     /// Channels, patterns and shard channels subscribed to: in RESP2 a subscribed client may
@@ -150,6 +152,7 @@ impl ClientState {
             close_after_reply: false,
             block: None,
             block_retry: false,
+            block_stream_ids: Vec::new(),
             multi: None,
             subscriptions: 0,
             watching: None,

@@ -15,6 +15,8 @@ pub struct EncodingLimits {
     pub set_max_listpack_value: AtomicI64,
     pub zset_max_listpack_entries: AtomicI64,
     pub zset_max_listpack_value: AtomicI64,
+    pub stream_node_max_entries: AtomicI64,
+    pub stream_node_max_bytes: AtomicI64,
 }
 
 impl Default for EncodingLimits {
@@ -30,6 +32,8 @@ impl Default for EncodingLimits {
             set_max_listpack_value: AtomicI64::new(64),
             zset_max_listpack_entries: AtomicI64::new(128),
             zset_max_listpack_value: AtomicI64::new(64),
+            stream_node_max_entries: AtomicI64::new(100),
+            stream_node_max_bytes: AtomicI64::new(4096),
         }
     }
 }
@@ -47,6 +51,8 @@ impl EncodingLimits {
             "set-max-listpack-value" => &self.set_max_listpack_value,
             "zset-max-listpack-entries" => &self.zset_max_listpack_entries,
             "zset-max-listpack-value" => &self.zset_max_listpack_value,
+            "stream-node-max-entries" => &self.stream_node_max_entries,
+            "stream-node-max-bytes" => &self.stream_node_max_bytes,
             _ => return false,
         };
         slot.store(value, Ordering::Relaxed);
@@ -63,6 +69,8 @@ impl EncodingLimits {
         "set-max-listpack-value",
         "zset-max-listpack-entries",
         "zset-max-listpack-value",
+        "stream-node-max-entries",
+        "stream-node-max-bytes",
     ];
 
     pub fn get(slot: &AtomicI64) -> i64 {

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
 use roost_resp::Args;
+use roost_store::stream::StreamId;
 use roost_store::{now_ms, Entry, StrValue, Table, Value};
 
 use super::introspection::{reply_help, subcommand_syntax_error};
@@ -510,7 +511,8 @@ fn type_code(value: &Value) -> u32 {
 /// The match is deliberately exhaustive: a new data type does not compile until it says how it
 /// is digested. Redis's rules: a list mixes its elements in order; a set XORs each member in; a
 /// hash XORs in, per field, a fresh digest mixed from the field then the value; a sorted set does
-/// the same with the member then its score printed as the shortest round-tripping double.
+/// the same with the member then its score printed as the shortest round-tripping double; a
+/// stream mixes each entry's ID (`ms.seq`) then its fields and values, in order.
 fn value_digest(digest: &mut Digest, e: &Entry) {
     mix_digest(digest, &type_code(&e.value).to_be_bytes());
     match &e.value {
@@ -544,6 +546,15 @@ fn value_digest(digest: &mut Digest, e: &Entry) {
                 mix_digest(&mut pair, &field);
                 mix_digest(&mut pair, &value);
                 xor_digest(digest, &pair);
+            }
+        }
+        Value::Stream(stream) => {
+            for (id, fields) in stream.range(StreamId::MIN, StreamId::MAX, false) {
+                mix_digest(digest, format!("{}.{}", id.ms, id.seq).as_bytes());
+                for (field, value) in fields {
+                    mix_digest(digest, field);
+                    mix_digest(digest, value);
+                }
             }
         }
     }

@@ -17,6 +17,7 @@ pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod tracking;
 pub mod transaction;
@@ -222,6 +223,22 @@ pub static TABLE: &[CommandSpec] = &[
     zset::ZINTERCARD,
     zset::ZRANDMEMBER,
     zset::ZSCAN,
+    // streams
+    stream::XADD,
+    stream::XLEN,
+    stream::XRANGE,
+    stream::XREVRANGE,
+    stream::XDEL,
+    stream::XTRIM,
+    stream::XSETID,
+    stream::XREAD,
+    stream::XGROUP,
+    stream::XREADGROUP,
+    stream::XACK,
+    stream::XPENDING,
+    stream::XCLAIM,
+    stream::XAUTOCLAIM,
+    stream::XINFO,
     // geo
     geo::GEOADD,
     geo::GEOPOS,

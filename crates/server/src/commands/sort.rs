@@ -234,7 +234,7 @@ fn load(ctx: &Ctx, key: &[u8], dontsort: bool, desc: bool, offset: i64, count: i
                 }
             }
         }
-        Value::Str(_) | Value::Hash(_) => return Err(CmdError::WrongType),
+        Value::Str(_) | Value::Hash(_) | Value::Stream(_) => return Err(CmdError::WrongType),
     };
     Ok(source)
 }
