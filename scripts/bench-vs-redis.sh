@@ -10,6 +10,8 @@
 #   string tests and the data-type tests Roost supports).
 #   EVALSHA=0 skips the scripting test: EVALSHA of a small rate-limiter script (INCR, and EXPIRE
 #   on the first hit) on random keys.
+#   STREAMS=0 skips the stream tests: XADD with automatic IDs onto one stream, then XREADGROUP
+#   COUNT 1 of those entries by one group's consumers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
@@ -50,6 +52,14 @@ run_rounds() { # $1 = label, $2 = pipeline, $3 = benchmark pin prefix
         $3 redis-benchmark -p "$port" -c 50 -r 100000 -n "$REQUESTS" -P "$2" --csv \
           evalsha "$sha" 1 "rate:__rand_int__" 2>/dev/null \
           | tail -n +2 | sed 's/^"[^"]*"/"EVALSHA limiter"/' | sed "s/^/$target,$round,/" >>"$out"
+      fi
+      if [ "${STREAMS:-1}" = 1 ]; then
+        $3 redis-benchmark -p "$port" -c 50 -n "$REQUESTS" -P "$2" --csv xadd bench:stream '*' f v 2>/dev/null \
+          | tail -n +2 | sed 's/^"[^"]*"/"XADD"/' | sed "s/^/$target,$round,/" >>"$out"
+        redis-cli -p "$port" xgroup create bench:stream g 0 >/dev/null
+        $3 redis-benchmark -p "$port" -c 50 -n "$REQUESTS" -P "$2" --csv \
+          xreadgroup group g c count 1 streams bench:stream '>' 2>/dev/null \
+          | tail -n +2 | sed 's/^"[^"]*"/"XREADGROUP"/' | sed "s/^/$target,$round,/" >>"$out"
       fi
     done
   done

@@ -2,7 +2,8 @@
 # Memory per dataset: the same data loaded into Roost and redis-server, used_memory and RSS
 # compared as Roost/Redis ratios. Each dataset is loaded into fresh servers.
 #
-# Usage: scripts/memory-vs-redis.sh [keys]   (default 1000000; lists use keys/100 lists of 800 IDs)
+# Usage: scripts/memory-vs-redis.sh [keys]   (default 1000000; lists use keys/100 lists of 800 IDs,
+# the stream dataset is one stream of keys/10 entries, also compared with MEMORY USAGE)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEYS=${1:-1000000}
@@ -48,13 +49,16 @@ elif kind == "lists":
         ids = [str(1_000_000_000_000_000 + i * 1000 + j) for j in range(800)]
         for chunk in range(0, 800, 100):
             cmd("RPUSH", key, *ids[chunk:chunk + 100])
+elif kind == "stream":
+    for i in range(max(1, n // 10)):
+        cmd("XADD", "events", "%d-%d" % (1_700_000_000_000 + i // 4, i % 4), "user", i % 5000, "action", "post", "item", 1_000_000 + i)
 PY
 }
 
 field() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: -v f="$2" '$1==f {print $2}'; }
 
 printf '%-10s %14s %14s %7s %14s %14s %7s\n' dataset roost_used redis_used ratio roost_rss redis_rss ratio
-for kind in strings hashes sets zsets lists; do
+for kind in strings hashes sets zsets lists stream; do
   generate "$kind" >"$WORK/$kind.resp"
   ROOST_PORT=$(free_port); REDIS_PORT=$(free_port)
   target/release/roost --port "$ROOST_PORT" --bind 127.0.0.1 >/dev/null 2>&1 & PIDS+=($!); RP=$!
@@ -70,6 +74,10 @@ for kind in strings hashes sets zsets lists; do
     ru=$(( $(field "$ROOST_PORT" used_memory) - base[$ROOST_PORT] )); du=$(( $(field "$REDIS_PORT" used_memory) - base[$REDIS_PORT] ))
     rr=$(field "$ROOST_PORT" used_memory_rss); dr=$(field "$REDIS_PORT" used_memory_rss)
     python3 -c "print('%-10s %14d %14d %7.2f %14d %14d %7.2f' % ('$kind', $ru, $du, $ru/$du, $rr, $dr, $rr/$dr))"
+    if [ "$kind" = stream ]; then
+      rm=$(redis-cli -p "$ROOST_PORT" memory usage events); dm=$(redis-cli -p "$REDIS_PORT" memory usage events)
+      python3 -c "print('%-10s MEMORY USAGE events (%s entries): roost %d, redis %d, ratio %.2f' % ('', $(redis-cli -p "$ROOST_PORT" xlen events), $rm, $dm, $rm/$dm))"
+    fi
   fi
   kill "$RP" "$DP"; wait "$RP" "$DP" 2>/dev/null || true
 done

@@ -351,7 +351,7 @@ fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if let NewId::Exact(StreamId::MIN) = wanted {
         return Err(CmdError::msg("ERR The ID specified in XADD must be greater than 0-0"));
     }
-    let fields: Vec<(&[u8], &[u8])> = (i + 1..args.len()).step_by(2).map(|f| (args.get(f), args.get(f + 1))).collect();
+    let fields = (i + 1..args.len()).step_by(2).map(|f| (args.get(f), args.get(f + 1)));
     let limits = block_limits(ctx);
     let limit = trim.limit(ctx);
     let mut shard = ctx.server.keyspace.lock_key(key);
@@ -370,7 +370,7 @@ fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     };
     let id = next_id(&wanted, stream.last_id)?;
-    stream.append(id, &fields, limits);
+    stream.append(id, fields, limits);
     let trimmed = trim.apply(stream, limit);
     drop(shard);
     reply_id(ctx.reply, id);

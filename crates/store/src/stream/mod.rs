@@ -156,34 +156,49 @@ impl Block {
         })
     }
 
-    /// The field names of the block's first entry.
-    fn first_fields(&self, first: StreamId) -> Vec<&[u8]> {
-        let s = self.decode(first, 0);
-        let mut pos = s.fields_at;
-        let n = get_varint(&self.data, &mut pos) as usize;
-        (0..n)
-            .map(|_| {
-                let f = get_bytes(&self.data, &mut pos);
-                get_bytes(&self.data, &mut pos);
-                f
-            })
-            .collect()
+    /// Offset of the field count of the entry at `at`.
+    fn fields_at(&self, at: usize) -> usize {
+        let mut pos = at + 1;
+        get_varint(&self.data, &mut pos);
+        get_varint(&self.data, &mut pos);
+        pos
     }
 
-    fn fields(&self, first: StreamId, slot: &Slot) -> Vec<(&[u8], &[u8])> {
+    /// Whether `fields` has the field names of the block's first entry, in order.
+    fn first_names_match<'f>(&self, mut fields: impl Iterator<Item = (&'f [u8], &'f [u8])>) -> bool {
+        let mut pos = self.fields_at(0);
+        let n = get_varint(&self.data, &mut pos);
+        for _ in 0..n {
+            let name = get_bytes(&self.data, &mut pos);
+            get_bytes(&self.data, &mut pos);
+            match fields.next() {
+                Some((f, _)) if f == name => {}
+                _ => return false,
+            }
+        }
+        fields.next().is_none()
+    }
+
+    fn fields(&self, slot: &Slot) -> Vec<(&[u8], &[u8])> {
         let mut pos = slot.fields_at;
         let n = get_varint(&self.data, &mut pos) as usize;
+        let mut out = Vec::with_capacity(n);
         if slot.flags & SAME_FIELDS != 0 {
-            let names = self.first_fields(first);
-            names.into_iter().map(|f| (f, get_bytes(&self.data, &mut pos))).collect()
+            // Names from the block's first entry, values from this one.
+            let mut names = self.fields_at(0);
+            get_varint(&self.data, &mut names);
+            for _ in 0..n {
+                let f = get_bytes(&self.data, &mut names);
+                get_bytes(&self.data, &mut names);
+                out.push((f, get_bytes(&self.data, &mut pos)));
+            }
         } else {
-            (0..n)
-                .map(|_| {
-                    let f = get_bytes(&self.data, &mut pos);
-                    (f, get_bytes(&self.data, &mut pos))
-                })
-                .collect()
+            for _ in 0..n {
+                let f = get_bytes(&self.data, &mut pos);
+                out.push((f, get_bytes(&self.data, &mut pos)));
+            }
         }
+        out
     }
 }
 
@@ -197,7 +212,7 @@ fn live_entries(
     block
         .slots(first)
         .filter(move |s| s.flags & DELETED == 0 && s.id >= start && s.id <= end)
-        .map(move |s| (s.id, block.fields(first, &s)))
+        .map(move |s| (s.id, block.fields(&s)))
 }
 
 /// An entry as read from a stream.
@@ -247,42 +262,41 @@ impl Stream {
         blocks + groups
     }
 
-    /// Appends an entry with ID `id`, which the caller has checked is above `last_id`.
-    pub fn append(&mut self, id: StreamId, fields: &[(&[u8], &[u8])], limits: BlockLimits) {
-        let mut encoded = Vec::with_capacity(16 + fields.iter().map(|(f, v)| f.len() + v.len() + 2).sum::<usize>());
-        let open = self.blocks.last_key_value().map(|(first, b)| {
+    /// Appends an entry with ID `id`, which the caller has checked is above `last_id`. The
+    /// fields are written straight into the block: no allocation but the block's own growth.
+    pub fn append<'f>(
+        &mut self,
+        id: StreamId,
+        fields: impl Iterator<Item = (&'f [u8], &'f [u8])> + Clone,
+        limits: BlockLimits,
+    ) {
+        let full = self.blocks.last_key_value().is_none_or(|(_, b)| {
             let full_entries = limits.max_entries > 0 && u64::from(b.stored) >= limits.max_entries;
             let full_bytes = limits.max_bytes > 0 && b.data.len() as u64 >= limits.max_bytes;
-            (*first, full_entries || full_bytes)
+            full_entries || full_bytes
         });
-        let first = match open {
-            Some((first, false)) if id.ms >= first.ms => first,
-            _ => {
-                if let Some(mut last) = self.blocks.last_entry() {
-                    last.get_mut().data.shrink_to_fit();
-                }
-                self.blocks.insert(id, Block::default());
-                id
+        if full {
+            if let Some(mut last) = self.blocks.last_entry() {
+                last.get_mut().data.shrink_to_fit();
             }
-        };
-        let block = self.blocks.get_mut(&first).expect("block chosen above");
-        let same = block.stored > 0 && {
-            let names = block.first_fields(first);
-            names.len() == fields.len() && names.iter().zip(fields).all(|(n, (f, _))| *n == *f)
-        };
-        encoded.push(if same { SAME_FIELDS } else { 0 });
-        put_varint(&mut encoded, id.ms - first.ms);
-        put_varint(&mut encoded, id.seq);
-        put_varint(&mut encoded, fields.len() as u64);
+            self.blocks.insert(id, Block::default());
+        }
+        let (&first, block) = self.blocks.last_key_value().expect("a block is open");
+        let same = block.stored > 0 && block.first_names_match(fields.clone());
+        let block = self.blocks.get_mut(&first).expect("the open block");
+        let data = &mut block.data;
+        data.push(if same { SAME_FIELDS } else { 0 });
+        put_varint(data, id.ms - first.ms);
+        put_varint(data, id.seq);
+        put_varint(data, fields.clone().count() as u64);
         for (f, v) in fields {
             if !same {
-                put_varint(&mut encoded, f.len() as u64);
-                encoded.extend_from_slice(f);
+                put_varint(data, f.len() as u64);
+                data.extend_from_slice(f);
             }
-            put_varint(&mut encoded, v.len() as u64);
-            encoded.extend_from_slice(v);
+            put_varint(data, v.len() as u64);
+            data.extend_from_slice(v);
         }
-        block.data.extend_from_slice(&encoded);
         block.live += 1;
         block.stored += 1;
         block.last = id;
@@ -291,9 +305,19 @@ impl Stream {
         self.entries_added += 1;
     }
 
-    /// The ID of the first live entry, if any.
+    /// Every entry still stored, in ID order, deleted ones included and flagged (true): what
+    /// an RDB writer lays out again in Redis's node format, where deleted entries stay in their
+    /// node until it empties.
+    pub fn stored_entries(&self) -> impl Iterator<Item = (StreamId, bool, Fields<'_>)> + '_ {
+        self.blocks
+            .iter()
+            .flat_map(|(first, block)| block.slots(*first).map(move |s| (s.id, s.flags & DELETED != 0, block.fields(&s))))
+    }
+
+    /// The ID of the first live entry, if any (without reading its fields).
     pub fn first_id(&self) -> Option<StreamId> {
-        self.first_entry().map(|(id, _)| id)
+        let (&first, block) = self.blocks.first_key_value()?;
+        block.slots(first).find(|s| s.flags & DELETED == 0).map(|s| s.id)
     }
 
     pub fn first_entry(&self) -> Option<(StreamId, Fields<'_>)> {

@@ -43,8 +43,7 @@ fn packed_blocks_agree_with_a_model() {
                 } else {
                     vec![(b"user".to_vec(), rnd(1000).to_string().into_bytes()), (b"op".to_vec(), b"x".to_vec())]
                 };
-                let refs: Vec<(&[u8], &[u8])> = fields.iter().map(|(a, b)| (a.as_slice(), b.as_slice())).collect();
-                s.append(next, &refs, LIMITS);
+                s.append(next, fields.iter().map(|(a, b)| (a.as_slice(), b.as_slice())), LIMITS);
                 m.insert(next, fields);
                 next = if rnd(2) == 0 { StreamId::new(next.ms + rnd(3) + 1, 0) } else { next.next().unwrap() };
             }
@@ -98,7 +97,7 @@ fn ids_parse_like_redis() {
 fn limited_trim_removes_whole_blocks_only() {
     let mut s = Stream::new();
     for i in 1..=20 {
-        s.append(StreamId::new(i, 0), &[(b"a", b"b")], LIMITS);
+        s.append(StreamId::new(i, 0), [(&b"a"[..], &b"b"[..])].into_iter(), LIMITS);
     }
     assert_eq!(s.block_count(), 4);
     // A limit of 7 allows one block of five, not two.

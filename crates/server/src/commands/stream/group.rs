@@ -344,30 +344,38 @@ fn help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 }
 
 /// Delivers the new entries after the group's position to `consumer`, moving the position and
-/// the entries-read counter as Redis 7.0 does. Returns what was delivered.
+/// the entries-read counter as Redis 7.0 does, and replies them under `key`. False (and no
+/// reply) when there was nothing new. The consumer comes into being only when served, as in
+/// Redis; `created` says whether it did.
+#[allow(clippy::too_many_arguments)]
 fn deliver_new(
     stream: &mut Stream,
+    key: &[u8],
     name: &[u8],
     consumer: &[u8],
-    count: usize,
-    noack: bool,
+    read: (usize, bool),
     now: u64,
     out: &mut ReplyBuf,
-) -> usize {
-    let group = &stream.groups[name];
-    let Some(from) = group.last_id.next() else { return 0 };
+    created: &mut bool,
+) -> bool {
+    let (count, noack) = read;
+    let Some(from) = stream.groups[name].last_id.next() else { return false };
     let ids: Vec<StreamId> = {
-        let mut body = ReplyBuf { out: Vec::new(), resp3: out.resp3 };
-        let mut ids = Vec::new();
-        for (id, fields) in stream.range(from, StreamId::MAX, false).take(count) {
-            reply_entry(&mut body, id, &fields);
-            ids.push(id);
+        let entries: Vec<_> = stream.range(from, StreamId::MAX, false).take(count).collect();
+        if entries.is_empty() {
+            return false;
         }
-        out.array(ids.len());
-        out.out.extend_from_slice(&body.out);
-        ids
+        reply_stream_key(out, key);
+        out.array(entries.len());
+        for (id, fields) in &entries {
+            reply_entry(out, *id, fields);
+        }
+        entries.iter().map(|(id, _)| *id).collect()
     };
-    for &id in &ids {
+    let group = stream.groups.get_mut(name).expect("group exists");
+    *created = group.consumer(consumer, now).1;
+    group.consumers.get_mut(consumer).expect("just made").seen_time = now;
+    for id in ids {
         let entries_read = match stream.groups[name].entries_read {
             Some(n) if !stream.has_tombstones_from(id) => Some(n + 1),
             _ => stream.entries_read_at(id),
@@ -382,7 +390,7 @@ fn deliver_new(
             group.pending.get_mut(&id).expect("just delivered").delivery_count = 1;
         }
     }
-    ids.len()
+    true
 }
 
 /// Replies the consumer's own pending entries after `after` (XREADGROUP with an ID): deleted
@@ -464,30 +472,25 @@ fn xreadgroup(ctx: &mut Ctx, args: &Args) -> CmdResult {
     for (key, id) in keys.iter().zip(&ids) {
         let mut shard = ctx.server.keyspace.lock_key(key);
         let stream = stream_at(shard.db(ctx.client.db), key)?.expect("checked above");
-        // The consumer comes into being when it is served (history, or entries past the
-        // group's position), as in Redis; a read that would only block or find nothing doesn't
-        // make it.
-        let has_new = stream.last_entry().is_some_and(|(top, _)| top > stream.groups[name].last_id);
-        if id.is_some() || has_new {
-            let group = stream.groups.get_mut(name).expect("checked above");
-            let created = group.consumer(consumer, now).1;
-            group.consumers.get_mut(consumer).expect("just made").seen_time = now;
-            if created {
-                wrote.push((*key, "xgroup-createconsumer"));
-            }
-        }
         match id {
             Some(after) => {
+                let group = stream.groups.get_mut(name).expect("checked above");
+                let created = group.consumer(consumer, now).1;
+                group.consumers.get_mut(consumer).expect("just made").seen_time = now;
+                if created {
+                    wrote.push((*key, "xgroup-createconsumer"));
+                }
                 served += 1;
                 reply_stream_key(&mut body, key);
                 deliver_history(stream, name, consumer, *after, count, now, &mut body);
             }
             None => {
-                let mut entries = ReplyBuf { out: Vec::new(), resp3: body.resp3 };
-                if deliver_new(stream, name, consumer, count, read.noack, now, &mut entries) > 0 {
+                let mut created = false;
+                if deliver_new(stream, key, name, consumer, (count, read.noack), now, &mut body, &mut created) {
                     served += 1;
-                    reply_stream_key(&mut body, key);
-                    body.out.extend_from_slice(&entries.out);
+                }
+                if created {
+                    wrote.push((*key, "xgroup-createconsumer"));
                 }
             }
         }
