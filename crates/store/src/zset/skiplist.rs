@@ -26,6 +26,8 @@ use std::cmp::Ordering;
 use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
+use crate::Key;
+
 /// No node: the end of a level.
 const NIL: u32 = u32::MAX;
 /// Redis's limits: 32 levels, each level a quarter as populated as the one below.
@@ -57,7 +59,9 @@ struct Node {
     levels: u8,
 }
 
-type Map = IndexMap<Box<[u8]>, Node, RandomState>;
+/// Members up to 22 bytes live inside the map's entry (`Key`'s inline form): a lookup or a tie
+/// compare then reads no other allocation.
+type Map = IndexMap<Key, Node, RandomState>;
 
 /// The order of sorted set elements: by score, ties by member bytes.
 pub fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
@@ -91,7 +95,7 @@ impl<'a> Iterator for Iter<'a> {
         }
         let (m, n) = self.list.map.get_index(self.x as usize).expect("linked node is in the map");
         self.x = if self.rev { n.back } else { self.list.links[n.at as usize].next };
-        Some((m, n.score))
+        Some((m.as_bytes(), n.score))
     }
 }
 
@@ -136,9 +140,9 @@ impl SkipList {
     }
 
     pub fn heap_size(&self) -> usize {
-        const SLOT: usize = std::mem::size_of::<(u64, Box<[u8]>, Node)>();
+        const SLOT: usize = std::mem::size_of::<(u64, Key, Node)>();
         const INDEX: usize = (std::mem::size_of::<usize>() + 1) * 8 / 7;
-        let members: usize = self.map.keys().map(|k| k.len()).sum();
+        let members: usize = self.map.keys().map(Key::heap_size).sum();
         let free: usize = self.free.iter().map(|f| f.capacity() * 4).sum();
         self.map.capacity() * (SLOT + INDEX) + self.links.capacity() * std::mem::size_of::<Link>() + free + members
     }
@@ -148,12 +152,12 @@ impl SkipList {
     }
 
     fn member(&self, node: u32) -> &[u8] {
-        self.map.get_index(node as usize).expect("linked node is in the map").0
+        self.map.get_index(node as usize).expect("linked node is in the map").0.as_bytes()
     }
 
     fn entry(&self, node: u32) -> (&[u8], f64) {
         let (m, n) = self.map.get_index(node as usize).expect("linked node is in the map");
-        (m, n.score)
+        (m.as_bytes(), n.score)
     }
 
     fn link(&self, at: u32, level: usize) -> &Link {
@@ -312,7 +316,7 @@ impl SkipList {
         let levels = self.random_level();
         let at = self.alloc_links(levels);
         let node = Node { score, back: NIL, at, levels: levels as u8 };
-        let (idx, _) = self.map.insert_full(member.into(), node);
+        let (idx, _) = self.map.insert_full(Key::new(member), node);
         self.link_in(idx as u32);
         true
     }
@@ -400,7 +404,7 @@ impl SkipList {
     /// The entry at map position `i` (any order): O(1) random picks and scan positions.
     pub fn get_index(&self, i: usize) -> (&[u8], f64) {
         let (m, n) = self.map.get_index(i).expect("position below length");
-        (m, n.score)
+        (m.as_bytes(), n.score)
     }
 
     /// Checks every invariant; for tests.
