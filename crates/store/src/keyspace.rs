@@ -8,11 +8,13 @@
 
 use std::cell::{RefCell, RefMut};
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
 use crate::limits::EncodingLimits;
 use crate::slot::key_slot;
+use crate::snapshot::{ShardSink, Snapshots};
 use crate::table::{now_ms, Table};
 use crate::value::Key;
 
@@ -95,6 +97,7 @@ pub struct ShardHold<'a> {
 pub struct Keyspace {
     shards: Box<[ShardLock]>,
     databases: usize,
+    snapshots: Snapshots,
     /// When values switch from their compact encodings to the full ones.
     pub limits: EncodingLimits,
 }
@@ -118,6 +121,7 @@ impl Keyspace {
         Keyspace {
             shards: (0..SHARDS).map(|_| ReentrantMutex::new(RefCell::new(Shard::default()))).collect(),
             databases,
+            snapshots: Snapshots::default(),
             limits: EncodingLimits::default(),
         }
     }
@@ -130,8 +134,31 @@ impl Keyspace {
         key_slot(key) as usize & (SHARDS - 1)
     }
 
+    /// Every shard lock goes through here, so that a running snapshot captures a shard before
+    /// its first locker after the snapshot began can change it.
     pub fn lock_shard(&self, idx: usize) -> ShardGuard<'_> {
-        ShardGuard::lock(&self.shards[idx])
+        let guard = ShardGuard::lock(&self.shards[idx]);
+        self.snapshots.on_lock(idx, &guard);
+        guard
+    }
+
+    /// Starts a point-in-time snapshot whose shards go to `sink` (see `snapshot.rs`); false if
+    /// one is already running. [`Keyspace::drive_snapshot`] must then be run to finish it.
+    pub fn begin_snapshot(&self, sink: Arc<dyn ShardSink>) -> bool {
+        self.snapshots.begin(sink)
+    }
+
+    pub fn snapshot_running(&self) -> bool {
+        self.snapshots.running()
+    }
+
+    /// Captures every shard no command has touched yet, one lock at a time, then ends the
+    /// snapshot. Meant for a background thread: it holds one shard at a time, briefly.
+    pub fn drive_snapshot(&self) {
+        for idx in 0..SHARDS {
+            drop(self.lock_shard(idx));
+        }
+        self.snapshots.finish();
     }
 
     pub fn lock_key(&self, key: &[u8]) -> ShardGuard<'_> {
@@ -149,7 +176,7 @@ impl Keyspace {
 
     /// Every shard, locked in order: for commands that must see or change all at one instant.
     pub fn lock_all(&self) -> Vec<ShardGuard<'_>> {
-        self.shards.iter().map(ShardGuard::lock).collect()
+        (0..SHARDS).map(|i| self.lock_shard(i)).collect()
     }
 
     /// Holds the shards of `keys` (ascending, each once) until the hold is dropped. While it
@@ -164,14 +191,14 @@ impl Keyspace {
 
     /// Number of keys in `db` (expired keys not yet collected are counted, as Redis does).
     pub fn dbsize(&self, db: usize) -> usize {
-        self.shards.iter().map(|s| ShardGuard::lock(s).db_ref(db).map_or(0, Table::len)).sum()
+        (0..SHARDS).map(|i| self.lock_shard(i).db_ref(db).map_or(0, Table::len)).sum()
     }
 
     /// (keys, keys with expiry) per database, for INFO keyspace.
     pub fn db_stats(&self) -> Vec<(usize, usize)> {
         let mut stats = vec![(0, 0); self.databases];
-        for s in self.shards.iter() {
-            let s = ShardGuard::lock(s);
+        for i in 0..SHARDS {
+            let s = self.lock_shard(i);
             for (db, t) in s.tables().iter().enumerate() {
                 stats[db].0 += t.len();
                 stats[db].1 += t.volatile_len();
@@ -181,15 +208,15 @@ impl Keyspace {
     }
 
     pub fn expired_total(&self) -> u64 {
-        self.shards.iter().map(|s| ShardGuard::lock(s).tables().iter().map(|t| t.expired).sum::<u64>()).sum()
+        (0..SHARDS).map(|i| self.lock_shard(i).tables().iter().map(|t| t.expired).sum::<u64>()).sum()
     }
 
     /// Empties one database (or all with `None`). The old tables are returned so the caller can
     /// drop them elsewhere (FLUSHALL ASYNC) instead of on a worker thread.
     pub fn flush(&self, db: Option<usize>) -> Vec<Table> {
         let mut old = Vec::new();
-        for s in self.shards.iter() {
-            let mut s = ShardGuard::lock(s);
+        for i in 0..SHARDS {
+            let mut s = self.lock_shard(i);
             match db {
                 Some(db) => {
                     if let Some(t) = s.tables_mut().get_mut(db) {
