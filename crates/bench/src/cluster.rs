@@ -1,34 +1,9 @@
-//! Cluster routing: the key -> hash slot function (CRC16/XMODEM of the key or its `{hash tag}`,
-//! mod 16384) and the slot -> node map read from a seed node's CLUSTER SLOTS reply.
+//! Cluster routing: the slot -> node map read from a seed node's CLUSTER SLOTS reply (the key ->
+//! slot function is the protocol crate's).
 
 use roost_resp::RespValue;
 
-pub const SLOTS: usize = 16384;
-
-/// CRC16/XMODEM (poly 0x1021, init 0), as Redis Cluster uses it.
-pub fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &b in data {
-        crc ^= (b as u16) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
-        }
-    }
-    crc
-}
-
-/// The hash slot of `key`: only the part between the first `{` and the next `}` is hashed when
-/// that part is non-empty.
-pub fn key_slot(key: &[u8]) -> u16 {
-    let hashed = match key.iter().position(|&b| b == b'{') {
-        Some(open) => match key[open + 1..].iter().position(|&b| b == b'}') {
-            Some(len) if len > 0 => &key[open + 1..open + 1 + len],
-            _ => key,
-        },
-        None => key,
-    };
-    crc16(hashed) % SLOTS as u16
-}
+pub use roost_resp::slot::{key_slot, SLOTS};
 
 /// Which node serves each slot.
 #[derive(Clone, Debug)]
@@ -104,7 +79,6 @@ mod tests {
 
     #[test]
     fn crc16_matches_the_redis_cluster_reference_values() {
-        assert_eq!(crc16(b"123456789"), 0x31C3);
         assert_eq!(key_slot(b"foo"), 12182);
         assert_eq!(key_slot(b"bar"), 5061);
         assert_eq!(key_slot(b""), 0);

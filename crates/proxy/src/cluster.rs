@@ -19,13 +19,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::backend::connect;
 use crate::config::ServerAddr;
-use crate::distribution::hash_tag_of;
-use crate::hash::crc16_xmodem;
 use crate::log;
 use crate::pool::PoolShared;
 use crate::reply::{encode_command, reply_len};
 
-pub const SLOT_COUNT: usize = 16384;
+pub const SLOT_COUNT: usize = roost_resp::slot::SLOTS;
 /// Redirections followed for one request before the last one is handed to the client: a slot
 /// that moves more often than this while a request chases it is a cluster in trouble.
 pub const MAX_REDIRECTS: usize = 5;
@@ -45,10 +43,7 @@ const MAX_REPLY: usize = 64 * 1024 * 1024;
 /// A slot with no known owner.
 const UNASSIGNED: u16 = u16::MAX;
 
-/// The slot of a key, as Redis Cluster computes it.
-pub fn key_slot(key: &[u8]) -> u16 {
-    crc16_xmodem(hash_tag_of(key, Some(*b"{}"))) & (SLOT_COUNT as u16 - 1)
-}
+pub use roost_resp::slot::key_slot;
 
 /// Slot -> node index (into the pool view's server list). Entries are atomics so that a
 /// worker told `MOVED` can point the slot at its new owner at once, without a lock and without
@@ -447,7 +442,7 @@ mod tests {
         assert_ne!(key_slot(b"foo{}{bar}"), key_slot(b"bar"), "an empty first tag means the whole key");
         assert_eq!(key_slot(b"foo{{bar}}zap"), key_slot(b"{bar"));
         assert_eq!(key_slot(b"foo{bar}{zap}"), key_slot(b"bar"));
-        assert_eq!(key_slot(b"{bar"), crc16_xmodem(b"{bar") & 0x3fff, "no closing brace: the whole key");
+        assert_eq!(key_slot(b"{bar"), roost_resp::slot::crc16(b"{bar") & 0x3fff, "no closing brace: the whole key");
     }
 
     #[test]

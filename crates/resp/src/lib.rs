@@ -1,11 +1,13 @@
 //! RESP2/RESP3 framing: incremental request parsing and reply encoding.
 //!
-//! Owns: the wire format, its limits (bulk length, multibulk count, inline size) and Redis's exact
-//! protocol error texts.
+//! Owns: the wire format, its limits (bulk length, multibulk count, inline size), Redis's exact
+//! protocol error texts, and Redis Cluster's key -> hash slot function, which every client-side
+//! piece (server, proxy, load generator) must compute identically.
 //! Never: sockets, the keyspace, or allocation per argument (arguments are spans of the read buffer).
 
 mod parse;
 mod reply;
+pub mod slot;
 mod value;
 
 pub use parse::{parse_i64, split_args, Args, Limits, OwnedArgs, ParseError, RequestParser};

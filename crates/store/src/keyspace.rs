@@ -13,10 +13,10 @@ use std::sync::Arc;
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
 use crate::limits::EncodingLimits;
-use crate::slot::key_slot;
 use crate::snapshot::{ShardSink, Snapshots};
 use crate::table::{now_ms, Table};
 use crate::value::Key;
+use roost_resp::slot::key_slot;
 
 /// A power of two well above any worker count, dividing the 16384 hash slots evenly.
 pub const SHARDS: usize = 1024;

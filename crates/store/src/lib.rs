@@ -3,7 +3,8 @@
 //!
 //! Owns: value types and encodings, the shard map (hash slot -> shard), lazy and active expiry,
 //! key enumeration (SCAN/KEYS/RANDOMKEY), Redis's glob matching.
-//! Never: sockets, the wire format, configuration files. Callers bring the time and the locks order.
+//! Never: sockets, request or reply framing, configuration files (from the protocol crate it
+//! takes only Redis Cluster's key -> slot function). Callers bring the time and the locks order.
 
 pub mod events;
 pub mod geo;
@@ -14,7 +15,6 @@ mod keyspace;
 mod limits;
 pub mod list;
 pub mod set;
-pub mod slot;
 pub mod snapshot;
 pub mod stream;
 mod table;
@@ -25,6 +25,7 @@ pub use hash::Hash;
 pub use keyspace::{Keyspace, Locked, Shard, ShardGuard, ShardHold, SHARDS};
 pub use limits::EncodingLimits;
 pub use list::List;
+pub use roost_resp::slot;
 pub use set::Set;
 pub use snapshot::ShardSink;
 pub use stream::Stream;

@@ -1,6 +1,6 @@
 //! CRC-16 (the ARC variant nutcracker ships), CRC-32 as libmemcached truncates it, plain CRC-32
-//! (`crc32a`), and CRC-16/XMODEM, which Redis Cluster maps keys to slots with. Tables are built
-//! at compile time.
+//! (`crc32a`). Tables are built at compile time. Redis Cluster's CRC-16/XMODEM is the protocol
+//! crate's (`roost_resp::slot`).
 //!
 //! crc32 sign-extends bytes in C, but only the low 8 bits of the XOR index the table, so unsigned
 //! bytes give the same result.
@@ -23,38 +23,13 @@ const fn reflected_table(poly: u32) -> [u32; 256] {
     table
 }
 
-/// The byte table of a non-reflected (MSB-first) CRC-16.
-const fn msb_first_table16(poly: u16) -> [u16; 256] {
-    let mut table = [0u16; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = (i as u16) << 8;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ poly } else { crc << 1 };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-}
-
 static CRC16_TABLE: [u32; 256] = reflected_table(0xa001);
 static CRC32_TABLE: [u32; 256] = reflected_table(0xedb8_8320);
-static XMODEM_TABLE: [u16; 256] = msb_first_table16(0x1021);
 
 /// CRC-16/ARC, initial value 0, no final XOR (not the XMODEM CRC16 of Redis Cluster slots).
 pub fn crc16(key: &[u8]) -> u32 {
     let crc = key.iter().fold(0u16, |crc, &b| (crc >> 8) ^ CRC16_TABLE[((crc ^ b as u16) & 0xff) as usize] as u16);
     crc as u32
-}
-
-/// CRC-16/XMODEM (CCITT polynomial 0x1021, MSB first, initial value 0, no final XOR): the
-/// function Redis Cluster's `HASH_SLOT` uses. Not selectable with `hash:`, which nutcracker
-/// defines as CRC-16/ARC.
-pub fn crc16_xmodem(key: &[u8]) -> u16 {
-    key.iter().fold(0u16, |crc, &b| (crc << 8) ^ XMODEM_TABLE[((crc >> 8) as u8 ^ b) as usize])
 }
 
 fn crc32_raw(key: &[u8]) -> u32 {
@@ -87,9 +62,6 @@ mod tests {
     #[test]
     fn xmodem_is_redis_clusters_crc16() {
         // The check value of CRC-16/XMODEM, and the one Redis's own crc16.c documents.
-        assert_eq!(crc16_xmodem(b"123456789"), 0x31c3);
-        assert_eq!(crc16_xmodem(b""), 0);
-        assert_eq!(&XMODEM_TABLE[..4], &[0x0000, 0x1021, 0x2042, 0x3063]);
     }
 
     #[test]

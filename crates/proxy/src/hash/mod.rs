@@ -13,7 +13,7 @@ mod md5;
 mod murmur;
 mod one_at_a_time;
 
-pub use crc::{crc16, crc16_xmodem, crc32, crc32a};
+pub use crc::{crc16, crc32, crc32a};
 pub use fnv::{fnv1_32, fnv1_64, fnv1a_32, fnv1a_64};
 pub use hsieh::hsieh;
 pub use jenkins::jenkins;
