@@ -6,20 +6,6 @@ use common::*;
 
 use std::time::{Duration, Instant};
 
-fn blocked_clients(c: &mut RawClient) -> i64 {
-    let info = c.cmd_str(&["INFO", "clients"]);
-    info.lines().find_map(|l| l.strip_prefix("blocked_clients:")).unwrap().trim().parse().unwrap()
-}
-
-/// Waits (bounded) until the server reports `n` blocked clients.
-fn wait_blocked(c: &mut RawClient, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while blocked_clients(c) != n {
-        assert!(Instant::now() < deadline, "never reached {n} blocked clients");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn immediate_pops_and_errors_match_redis() {
     let roost = TestServer::start(&[]);

@@ -7,19 +7,6 @@ use common::*;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-fn blocked_clients(c: &mut RawClient) -> i64 {
-    let info = c.cmd_str(&["INFO", "clients"]);
-    info.lines().find_map(|l| l.strip_prefix("blocked_clients:")).unwrap().trim().parse().unwrap()
-}
-
-fn wait_blocked(c: &mut RawClient, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while blocked_clients(c) != n {
-        assert!(Instant::now() < deadline, "never reached {n} blocked clients");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// Runs `script` on both servers from an empty dataset; every reply must be equal.
 fn same_as_redis(script: &[&[&str]]) {
     let roost = TestServer::start(&[]);

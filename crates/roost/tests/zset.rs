@@ -360,11 +360,6 @@ fn encodings_follow_the_thresholds() {
     assert_eq!(c.cmd_str(&["ZRANGE", "big", "0", "-1"]), bulks(&["m049", "m099", "m149", "m199"]));
 }
 
-fn blocked_clients(c: &mut RawClient) -> i64 {
-    let info = c.cmd_str(&["INFO", "clients"]);
-    info.lines().find_map(|l| l.strip_prefix("blocked_clients:")).unwrap().trim().parse().unwrap()
-}
-
 #[test]
 fn blocking_pop_is_woken_by_zadd_and_times_out() {
     let s = TestServer::start(&[]);

@@ -274,3 +274,18 @@ pub fn frame_len(buf: &[u8]) -> Option<usize> {
         _ => None,
     }
 }
+
+/// The server's count of clients blocked on keys (INFO clients).
+pub fn blocked_clients(c: &mut RawClient) -> i64 {
+    let info = c.cmd_str(&["INFO", "clients"]);
+    info.lines().find_map(|l| l.strip_prefix("blocked_clients:")).unwrap().trim().parse().unwrap()
+}
+
+/// Waits (bounded) until the server reports `n` blocked clients.
+pub fn wait_blocked(c: &mut RawClient, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while blocked_clients(c) != n {
+        assert!(Instant::now() < deadline, "never reached {n} blocked clients");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -309,9 +309,9 @@ impl Stream {
     /// an RDB writer lays out again in Redis's node format, where deleted entries stay in their
     /// node until it empties.
     pub fn stored_entries(&self) -> impl Iterator<Item = (StreamId, bool, Fields<'_>)> + '_ {
-        self.blocks
-            .iter()
-            .flat_map(|(first, block)| block.slots(*first).map(move |s| (s.id, s.flags & DELETED != 0, block.fields(&s))))
+        self.blocks.iter().flat_map(|(first, block)| {
+            block.slots(*first).map(move |s| (s.id, s.flags & DELETED != 0, block.fields(&s)))
+        })
     }
 
     /// The ID of the first live entry, if any (without reading its fields).

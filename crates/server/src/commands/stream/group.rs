@@ -10,6 +10,7 @@ use super::{
 };
 use crate::blocking::BlockRequest;
 use crate::command::{flags::*, CommandSpec, Keys};
+use crate::commands::introspection::{reply_help, subcommand_syntax_error};
 use crate::commands::{is, parse_int, BASE};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
@@ -152,7 +153,7 @@ pub const XAUTOCLAIM: CommandSpec = CommandSpec {
     ..XCLAIM
 };
 
-fn no_group(key: &[u8], group: &[u8]) -> CmdError {
+pub(super) fn no_group(key: &[u8], group: &[u8]) -> CmdError {
     CmdError::msg(format!(
         "NOGROUP No such consumer group '{}' for key name '{}'",
         String::from_utf8_lossy(group),
@@ -165,14 +166,6 @@ fn no_key_or_group(key: &[u8], group: &[u8], suffix: &str) -> CmdError {
         "NOGROUP No such key '{}' or consumer group '{}'{suffix}",
         String::from_utf8_lossy(key),
         String::from_utf8_lossy(group)
-    ))
-}
-
-/// The subcommand is named as the client spelled it.
-fn subcommand_syntax(args: &Args) -> CmdError {
-    CmdError::msg(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
-        String::from_utf8_lossy(args.get(1))
     ))
 }
 
@@ -207,7 +200,7 @@ fn create(ctx: &mut Ctx, args: &Args) -> CmdResult {
             entries_read = parse_entries_read(args.get(i + 1))?;
             i += 2;
         } else {
-            return Err(subcommand_syntax(args));
+            return Err(subcommand_syntax_error(args));
         }
     }
     let mut shard = ctx.server.keyspace.lock_key(key);
@@ -240,7 +233,7 @@ fn setid(ctx: &mut Ctx, args: &Args) -> CmdResult {
     match args.len() {
         5 => {}
         7 if is(args.get(5), "entriesread") => entries_read = parse_entries_read(args.get(6))?,
-        _ => return Err(subcommand_syntax(args)),
+        _ => return Err(subcommand_syntax_error(args)),
     }
     let mut shard = ctx.server.keyspace.lock_key(key);
     let Some(stream) = stream_at(shard.db(ctx.client.db), key)? else {
@@ -316,9 +309,8 @@ fn delconsumer(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-fn help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+fn help(ctx: &mut Ctx, args: &Args) -> CmdResult {
     const LINES: &[&str] = &[
-        "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "CREATE <key> <groupname> <id|$> [option]",
         "    Create a new consumer group. Options are:",
         "    * MKSTREAM",
@@ -333,13 +325,8 @@ fn help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         "    Remove the specified group.",
         "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
         "    Set the current group ID and entries_read counter.",
-        "HELP",
-        "    Prints this help.",
     ];
-    ctx.reply.array(LINES.len());
-    for line in LINES {
-        ctx.reply.simple(line.as_bytes());
-    }
+    reply_help(ctx, args, LINES);
     Ok(())
 }
 

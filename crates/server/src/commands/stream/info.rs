@@ -4,8 +4,10 @@ use roost_resp::{Args, ReplyBuf};
 use roost_store::now_ms;
 use roost_store::stream::{Group, Stream, StreamId};
 
+use super::group::no_group;
 use super::{reply_entry, reply_id, stream_at};
 use crate::command::{flags::*, CommandSpec, Keys};
+use crate::commands::introspection::{reply_help, subcommand_syntax_error};
 use crate::commands::{is, parse_int, BASE};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
@@ -105,12 +107,7 @@ fn stream_info(ctx: &mut Ctx, args: &Args) -> CmdResult {
         3 => None,
         4 if is(args.get(3), "full") => Some(10),
         6 if is(args.get(3), "full") && is(args.get(4), "count") => Some(parse_int(args.get(5))?.max(0) as usize),
-        _ => {
-            return Err(CmdError::msg(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
-                String::from_utf8_lossy(args.get(1))
-            )))
-        }
+        _ => return Err(subcommand_syntax_error(args)),
     };
     let reply = &mut *ctx.reply;
     let Some(count) = full else {
@@ -220,11 +217,7 @@ fn consumers(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::NoSuchKey);
     };
     let Some(g) = s.groups.get(name) else {
-        return Err(CmdError::msg(format!(
-            "NOGROUP No such consumer group '{}' for key name '{}'",
-            String::from_utf8_lossy(name),
-            String::from_utf8_lossy(key)
-        )));
+        return Err(no_group(key, name));
     };
     let now = now_ms();
     let reply = &mut *ctx.reply;
@@ -241,21 +234,15 @@ fn consumers(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-fn help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+fn help(ctx: &mut Ctx, args: &Args) -> CmdResult {
     const LINES: &[&str] = &[
-        "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "CONSUMERS <key> <groupname>",
         "    Show consumers of <groupname>.",
         "GROUPS <key>",
         "    Show the stream consumer groups.",
         "STREAM <key> [FULL [COUNT <count>]",
         "    Show information about the stream.",
-        "HELP",
-        "    Prints this help.",
     ];
-    ctx.reply.array(LINES.len());
-    for line in LINES {
-        ctx.reply.simple(line.as_bytes());
-    }
+    reply_help(ctx, args, LINES);
     Ok(())
 }
