@@ -11,5 +11,5 @@ pub mod slot;
 mod value;
 
 pub use parse::{parse_i64, split_args, Args, Limits, OwnedArgs, ParseError, RequestParser};
-pub use reply::{format_double, int_digits, write_int, ReplyBuf};
+pub use reply::{format_double, int_digits, uint_digits, write_int, ReplyBuf};
 pub use value::{parse_reply, RespValue};

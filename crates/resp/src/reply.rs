@@ -5,7 +5,22 @@
 
 /// The decimal form of `v`, written into `buf` (20 bytes fit `i64::MIN`).
 pub fn int_digits(v: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut n = v.unsigned_abs();
+    let start = buf.len() - digits_at_end(v.unsigned_abs(), buf);
+    if v < 0 {
+        buf[start - 1] = b'-';
+        return &buf[start - 1..];
+    }
+    &buf[start..]
+}
+
+/// The decimal form of `v`, written into `buf` (20 bytes fit `u64::MAX`).
+pub fn uint_digits(v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let start = buf.len() - digits_at_end(v, buf);
+    &buf[start..]
+}
+
+/// Writes the digits of `n` at the end of `buf`; how many there are.
+fn digits_at_end(mut n: u64, buf: &mut [u8]) -> usize {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -15,11 +30,7 @@ pub fn int_digits(v: i64, buf: &mut [u8; 20]) -> &[u8] {
             break;
         }
     }
-    if v < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
+    buf.len() - i
 }
 
 /// Appends the decimal form of `v` without allocating.

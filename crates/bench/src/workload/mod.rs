@@ -124,17 +124,8 @@ impl KeyDist {
 }
 
 /// Writes a decimal number into `buf`, returning the digits.
-pub fn decimal(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
+pub fn decimal(buf: &mut [u8; 20], n: u64) -> &[u8] {
+    roost_resp::uint_digits(n, buf)
 }
 
 #[cfg(test)]

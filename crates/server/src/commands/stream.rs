@@ -163,25 +163,15 @@ pub fn reply_id(reply: &mut ReplyBuf, id: StreamId) {
 
 /// `ms-seq` without allocating.
 pub fn format_id(id: StreamId, buf: &mut [u8; 41]) -> &[u8] {
-    fn digits(mut n: u64, out: &mut [u8]) -> usize {
-        let mut tmp = [0u8; 20];
-        let mut i = tmp.len();
-        loop {
-            i -= 1;
-            tmp[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        let len = tmp.len() - i;
-        out[..len].copy_from_slice(&tmp[i..]);
-        len
-    }
-    let a = digits(id.ms, &mut buf[..]);
-    buf[a] = b'-';
-    let b = digits(id.seq, &mut buf[a + 1..]);
-    &buf[..a + 1 + b]
+    let mut digits = [0u8; 20];
+    let ms = roost_resp::uint_digits(id.ms, &mut digits);
+    buf[..ms.len()].copy_from_slice(ms);
+    let mut len = ms.len();
+    buf[len] = b'-';
+    len += 1;
+    let seq = roost_resp::uint_digits(id.seq, &mut digits);
+    buf[len..len + seq.len()].copy_from_slice(seq);
+    &buf[..len + seq.len()]
 }
 
 /// One entry as Redis replies it: its ID, then its fields and values side by side.
