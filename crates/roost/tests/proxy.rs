@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, redis_server_path, RawClient};
+use common::{free_port, redis_server_path, temp_dir, RawClient, TempDir};
 use roost_proxy::config::Config;
 use roost_proxy::distribution::{RingServer, Router};
 
@@ -103,23 +103,6 @@ impl Drop for ChildGuard {
     }
 }
 
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir() -> TempDir {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir =
-        std::env::temp_dir().join(format!("roost-proxy-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
-}
-
 /// A pool config named `alpha` over the backends, named server1..3; `extra` adds directives.
 fn config(listen_port: u16, backends: &[&Backend], extra: &str) -> String {
     let mut yml =
@@ -133,7 +116,7 @@ fn config(listen_port: u16, backends: &[&Backend], extra: &str) -> String {
 impl Proxy {
     fn start(backends: &[&Backend], extra: &str, flags: &[&str]) -> Proxy {
         for _ in 0..5 {
-            let dir = temp_dir();
+            let dir = temp_dir("proxy");
             let port = free_port();
             let stats_port = free_port();
             let path = dir.0.join("nutcracker.yml");
@@ -463,7 +446,7 @@ fn unsupported_commands_get_an_error_or_a_close_on_request() {
 
 #[test]
 fn test_flag_reports_config_errors() {
-    let dir = temp_dir();
+    let dir = temp_dir("proxy");
     let bad = dir.0.join("bad.yml");
     std::fs::write(&bad, "alpha:\n  listen: 127.0.0.1:1\n  hash: nope\n  servers:\n   - 127.0.0.1:2:1\n").unwrap();
     let out =
@@ -530,7 +513,7 @@ fn garbage_from_clients_and_backends_never_takes_the_proxy_down() {
 fn unix_socket_listener_and_backend() {
     use std::io::{Read, Write};
     use std::os::unix::fs::PermissionsExt;
-    let dir = temp_dir();
+    let dir = temp_dir("proxy");
     let backend_sock = dir.0.join("redis.sock");
     let backend = Backend::start(&["--unixsocket", backend_sock.to_str().unwrap()]);
     let listen = dir.0.join("proxy.sock");
@@ -594,7 +577,7 @@ fn client_connections_is_honoured() {
 #[test]
 fn pid_file_and_log_file() {
     let real = Backend::start(&[]);
-    let dir = temp_dir();
+    let dir = temp_dir("proxy");
     let pid_path = dir.0.join("proxy.pid");
     let log_path = dir.0.join("proxy.log");
     let proxy =
@@ -702,7 +685,7 @@ fn metric(text: &str, series: &str) -> u64 {
 #[test]
 fn sighup_reloads_servers_and_pools_keeping_unchanged_connections() {
     let (a, b, c) = three();
-    let dir = temp_dir();
+    let dir = temp_dir("proxy");
     let log = dir.0.join("proxy.log");
     let proxy = Proxy::start(&[&a, &b], "", &["--threads", "1", "-o", log.to_str().unwrap(), "-v", "6"]);
     let keys: Vec<String> = (0..300).map(|i| format!("user:{}", i * 7919)).collect();

@@ -5,35 +5,14 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, redis_server_path, RawClient};
+use common::{free_port, redis_server_path, temp_dir, RawClient, TempDir};
 use roost_proxy::cluster::key_slot;
 
 /// The slot ranges given to the three nodes.
 const RANGES: [(u16, u16); 3] = [(0, 5460), (5461, 10922), (10923, 16383)];
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir() -> TempDir {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "roost-proxy-cluster-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
-}
 
 /// A cluster-enabled redis-server we started, stopped by its PID when dropped.
 struct Node {
@@ -100,7 +79,7 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Cluster {
-        let dir = temp_dir();
+        let dir = temp_dir("proxy-cluster");
         let nodes: Vec<Node> = (0..3).map(|_| Node::start(&dir.0)).collect();
         for (node, (first, last)) in nodes.iter().zip(RANGES) {
             let r = node.client().cmd_str(&["CLUSTER", "ADDSLOTSRANGE", &first.to_string(), &last.to_string()]);
@@ -160,7 +139,7 @@ impl Proxy {
 
     fn start_with_seed(seed_port: u16) -> Proxy {
         for _ in 0..5 {
-            let dir = temp_dir();
+            let dir = temp_dir("proxy-cluster");
             let port = free_port();
             let yml = cluster_pool(port, seed_port);
             let path = dir.0.join("nutcracker.yml");
