@@ -14,6 +14,7 @@ pub mod hyperloglog;
 mod keyspace;
 mod limits;
 pub mod list;
+pub mod rdb;
 pub mod set;
 pub mod snapshot;
 pub mod stream;

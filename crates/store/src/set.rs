@@ -269,6 +269,30 @@ impl Set {
         Set::Ints(IntSet::new())
     }
 
+    /// An intset's member width in bytes (2, 4 or 8) and its members' bytes (ascending,
+    /// little-endian): exactly the body of Redis's intset blob. None for other encodings.
+    pub fn intset_parts(&self) -> Option<(u8, &[u8])> {
+        match self {
+            Set::Ints(s) => Some((s.width as u8, &s.data)),
+            _ => None,
+        }
+    }
+
+    /// A set from an intset blob's body: `data` holds members of `width` bytes, strictly
+    /// ascending (the caller checked). None for a width Redis does not use.
+    pub fn from_intset(width: u8, data: &[u8]) -> Option<Set> {
+        let width = match width {
+            2 => Width::W16,
+            4 => Width::W32,
+            8 => Width::W64,
+            _ => return None,
+        };
+        if !data.len().is_multiple_of(width as usize) {
+            return None;
+        }
+        Some(Set::Ints(IntSet { width, data: data.into() }))
+    }
+
     pub fn len(&self) -> usize {
         match self {
             Set::Ints(s) => s.len(),

@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod dump;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
@@ -129,6 +130,8 @@ pub static TABLE: &[CommandSpec] = &[
     keys::PERSIST,
     keys::OBJECT,
     keys::MEMORY,
+    dump::DUMP,
+    dump::RESTORE,
     // hashes
     hash::HSET,
     hash::HSETNX,

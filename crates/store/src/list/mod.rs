@@ -18,7 +18,7 @@
 //! it moves back out. A change in the middle expands the nodes it touches and `settle` compresses
 //! them again; reads of a compressed node expand it into a scratch buffer and leave it as it is.
 
-mod lzf;
+pub(crate) mod lzf;
 mod node;
 
 use std::borrow::Cow;
