@@ -23,13 +23,30 @@ fn slot(h: u32) -> usize {
 /// checks, which sometimes give up a few bytes before the limit, are kept as they are so the
 /// decision to store a string compressed is the same as Redis's).
 pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
-    let n = input.len();
-    if n == 0 || out_len == 0 {
+    if input.is_empty() || out_len == 0 {
         return None;
     }
-    // Positions plus one; 0 is "empty", which also means position 0 is never a match source,
-    // as liblzf's `ref > in_data` test has it.
-    let mut htab = vec![0u32; HSIZE];
+    // The table is large (a 16-bit hash), and a snapshot compresses every string over 20
+    // bytes: each thread keeps one, and only the slots a call wrote are cleared after it, which
+    // is the same as starting from a cleared table every time.
+    thread_local! {
+        static TABLE: std::cell::RefCell<(Vec<u32>, Vec<u32>)> = std::cell::RefCell::new((vec![0; HSIZE], Vec::new()));
+    }
+    TABLE.with(|table| {
+        let (htab, touched) = &mut *table.borrow_mut();
+        let out = compress_with(htab, touched, input, out_len);
+        for s in touched.drain(..) {
+            htab[s as usize] = 0;
+        }
+        out
+    })
+}
+
+/// `compress` with a cleared table `htab` (positions plus one; 0 is "empty", which also means
+/// position 0 is never a match source, as liblzf's `ref > in_data` test has it); every slot it
+/// writes is noted in `touched`.
+fn compress_with(htab: &mut [u32], touched: &mut Vec<u32>, input: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    let n = input.len();
     let mut out = vec![0u8; out_len + 1];
     let (mut ip, mut op, mut lit) = (0usize, 1usize, 0usize);
     let mut hval: u32 = if n >= 2 { (u32::from(input[0]) << 8) | u32::from(input[1]) } else { 0 };
@@ -37,6 +54,9 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
         hval = (hval << 8) | u32::from(input[ip + 2]);
         let s = slot(hval);
         let r = htab[s] as usize;
+        if r == 0 {
+            touched.push(s as u32);
+        }
         htab[s] = ip as u32 + 1;
         let matched = r > 1 && {
             let r = r - 1;
@@ -94,7 +114,11 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
             hval = (u32::from(input[ip]) << 8) | u32::from(input[ip + 1]);
             for _ in 0..2 {
                 hval = (hval << 8) | u32::from(input[ip + 2]);
-                htab[slot(hval)] = ip as u32 + 1;
+                let s = slot(hval);
+                if htab[s] == 0 {
+                    touched.push(s as u32);
+                }
+                htab[s] = ip as u32 + 1;
                 ip += 1;
             }
         } else {
