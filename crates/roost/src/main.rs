@@ -6,6 +6,8 @@ const USAGE: &str = "Usage: roost [server] [/path/to/redis.conf] [--directive va
        roost server --port 6380 --threads 1
        roost proxy -c nutcracker.yml [nutcracker's options; roost proxy -h lists them]
        roost bench [-h host] [-p port] [-c clients] [-n requests] [-t tests] ... (roost bench --help)
+       roost check-aof [--fix] <appendonly.aof.manifest|file.aof>
+       roost check-rdb <dump.rdb>
        roost --version | -v
        roost --help | -h";
 
@@ -29,6 +31,8 @@ fn main() -> ExitCode {
         }
         Some("proxy") => return roost_proxy::cli_main(&args[1..]),
         Some("bench") => return roost_bench::cli_main(&args[1..]),
+        Some("check-aof") => return roost_server::aof::load::check_main(&args[1..]),
+        Some("check-rdb") => return roost_server::persist::check_rdb_main(&args[1..]),
         _ => {}
     }
     let config = match roost_config::Config::from_args_checked(&args, &roost_server::is_command) {

@@ -254,6 +254,11 @@ impl Engine {
         self.functions.list(matches, with_code, reply);
     }
 
+    /// Every library's code, as an RDB file keeps them.
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        self.functions.libraries.values().map(|l| l.code.clone()).collect()
+    }
+
     /// FUNCTION DUMP's payload.
     pub fn dump_functions(&self) -> Vec<u8> {
         self.functions.dump()

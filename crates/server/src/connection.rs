@@ -80,6 +80,9 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
         }
 
         let mut clock = Instant::now();
+        // Where this thread's AOF records ended before the batch: the batch's own writes are
+        // the ones past it.
+        let aof_mark = if server.aof.is_on() { crate::aof::thread_mark() } else { 0 };
         loop {
             let limits = Limits {
                 max_bulk_len: server.live.proto_max_bulk_len.load(Ordering::Relaxed),
@@ -142,6 +145,12 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                         let_go_of_world(&server, &handle, &mut world_held);
                         // What came before leaves now, as it would before Redis blocks a client.
                         if !reply.out.is_empty() {
+                            if let Some(target) = server.aof.durable_target(aof_mark) {
+                                tokio::select! {
+                                    _ = server.aof.wait_durable(target) => {}
+                                    _ = handle.kill_signal.notified() => break 'conn,
+                                }
+                            }
                             if stream.write_all(&reply.out).await.is_err() {
                                 break 'conn;
                             }
@@ -194,6 +203,14 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
             }
         }
         if !reply.out.is_empty() {
+            // appendfsync always: no reply leaves before the writes it follows are on disk.
+            // The wait is asynchronous: the worker serves its other connections meanwhile.
+            if let Some(target) = server.aof.durable_target(aof_mark) {
+                tokio::select! {
+                    _ = server.aof.wait_durable(target) => {}
+                    _ = handle.kill_signal.notified() => break,
+                }
+            }
             handle.output_len.store(reply.out.len(), Ordering::Relaxed);
             if stream.write_all(&reply.out).await.is_err() {
                 break;
@@ -550,7 +567,7 @@ fn dispatch(ctx: &mut Ctx, args: &Args) -> Outcome {
             return Outcome::Done;
         }
     }
-    if let Some(holder) = world_needed(ctx, spec) {
+    if let Some(holder) = world_needed(ctx, spec, args) {
         if !ctx.server.gate.owned_by(ctx.handle.id) {
             return Outcome::NeedsWorld(holder);
         }
@@ -576,12 +593,16 @@ fn allowed_when_subscribed(spec: &CommandSpec) -> bool {
 }
 
 /// Whether this command must run with every other worker stopped, and for what.
-fn world_needed(ctx: &Ctx, spec: &CommandSpec) -> Option<Holder> {
+fn world_needed(ctx: &Ctx, spec: &CommandSpec, args: &Args) -> Option<Holder> {
     if spec.has(flags::EXCLUSIVE) {
         return Some(match spec.name {
             "fcall" | "fcall_ro" => Holder::Function,
             _ => Holder::Eval,
         });
+    }
+    if spec.name == "config|set" && crate::aof::config_set_switches(args) {
+        // Switching the AOF on must see no write in flight: see aof::switch.
+        return Some(Holder::Transaction);
     }
     if spec.name == "exec" {
         if let Some(queued) = &ctx.client.multi {
@@ -599,7 +620,22 @@ pub(crate) fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize
     if ctx.client.tracking.on {
         crate::tracking::before_command(ctx, spec, stat, args);
     }
-    let result = (spec.run)(ctx, args);
+    // With the AOF on, a write holds its keys' shards until its record is in the log (so the
+    // file has writes to a key in the order they happened); with it off this is one load.
+    let server = ctx.server;
+    // stop-writes-on-bgsave-error: after a failed save, writes (and PING, as in Redis) are
+    // refused until a save succeeds. One load while saves succeed.
+    let refused = !server.save.last_ok()
+        && (spec.has(flags::WRITE) || spec.name == "ping")
+        && crate::persist::refuses_writes(server);
+    let (aof, result) = match server.aof.is_on() {
+        _ if refused => (None, Err(crate::error::CmdError::msg(crate::persist::MISCONF))),
+        false => (None, (spec.run)(ctx, args)),
+        true => match crate::aof::before(server, ctx, spec, args) {
+            Ok(pending) => (pending, (spec.run)(ctx, args)),
+            Err(e) => (None, Err(e)),
+        },
+    };
     let now = Instant::now();
     let ns = now.saturating_duration_since(*ctx.clock).as_nanos() as u64;
     *ctx.clock = now;
@@ -622,6 +658,9 @@ pub(crate) fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize
         if ctx.server.tracking.any() {
             crate::tracking::keys_written(ctx, spec, args);
         }
+    }
+    if let Some(pending) = aof {
+        crate::aof::after(server, ctx, spec, args, pending, result.is_ok());
     }
     if let Err(e) = result {
         let text = e.text();

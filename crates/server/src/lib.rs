@@ -7,6 +7,7 @@
 //! crate owns them); it reaches values only through the store's shard locks.
 
 pub mod alloc;
+pub mod aof;
 pub mod blocking;
 pub mod client;
 pub mod command;
@@ -19,6 +20,7 @@ pub mod log;
 pub mod metrics;
 pub mod net;
 pub mod notify;
+pub mod persist;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;
@@ -58,7 +60,7 @@ pub fn run(config: Config) -> Result<(), String> {
             log(
                 WARNING,
                 &format!(
-                    "WARNING: persistence is not implemented yet. NOTHING WILL BE SAVED TO DISK despite: {}",
+                    "WARNING: these persistence settings are not implemented yet and change nothing on disk: {}",
                     persistence.join(", ")
                 ),
             );
@@ -67,6 +69,12 @@ pub fn run(config: Config) -> Result<(), String> {
     std::env::set_current_dir(config.dir()).map_err(|e| format!("Can't chdir to '{}': {e}", config.dir().display()))?;
     let server = Arc::new(Server::new(config, threads)?);
     notify::install(&server);
+    // Loaded before any client is accepted; nothing else runs yet. The append-only file, when on,
+    // is the fuller record, as in Redis; otherwise the RDB file.
+    aof::start(&server)?;
+    if !server.aof.is_on() {
+        persist::load_at_startup(&server)?;
+    }
     log(
         NOTICE,
         &format!(

@@ -163,11 +163,17 @@ pub fn run(server: Arc<Server>) -> Result<(), String> {
                 _ = server.shutdown.notified() => return Ok(()),
                 _ = sigterm.recv() => {
                     log(WARNING, "Received SIGTERM scheduling shutdown...");
-                    return shutdown_now(&server);
+                    if shutdown_now(&server) {
+                        return Ok(());
+                    }
+                    continue;
                 }
                 _ = sigint.recv() => {
                     log(WARNING, "Received SIGINT scheduling shutdown...");
-                    return shutdown_now(&server);
+                    if shutdown_now(&server) {
+                        return Ok(());
+                    }
+                    continue;
                 }
             };
             server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
@@ -193,13 +199,27 @@ pub fn run(server: Arc<Server>) -> Result<(), String> {
     })
 }
 
-/// Stops accepting and returns so the process exits. Nothing is saved: persistence does not
-/// exist yet, which the startup warning already said when save rules were configured.
-fn shutdown_now(server: &Server) -> Result<(), String> {
-    server.shutting_down.store(true, Ordering::Relaxed);
+/// Prepares the process to exit on a signal: saves when save rules are configured, as Redis
+/// does. False when that save failed: like Redis, the server then keeps running.
+fn shutdown_now(server: &Arc<Server>) -> bool {
     log(WARNING, "User requested shutdown...");
+    if let Err(e) = crate::persist::final_save(server, false) {
+        log(
+            WARNING,
+            &format!(
+                "{e}; SIGTERM received but errors trying to shut down the server, check the logs for more information"
+            ),
+        );
+        return false;
+    }
+    server.shutting_down.store(true, Ordering::Relaxed);
+    if server.aof.is_on() {
+        // Whatever the fsync policy, what was acknowledged is on disk before the process ends.
+        log(NOTICE, "Calling fsync() on the AOF file.");
+        server.aof.flush_now();
+    }
     log(WARNING, "Roost is now ready to exit, bye bye...");
-    Ok(())
+    true
 }
 
 /// Periodic work, `hz` times a second: active expiry, ending CLIENT PAUSE on time.
@@ -229,6 +249,11 @@ fn spawn_housekeeping(server: Arc<Server>) {
                     let start = now_ms();
                     server.keyspace.active_expire(&mut next_shard, start + (period / 4).max(1), &mut || rng.next_u64());
                     server.expire_cycle_ms.fetch_add(now_ms() - start, Ordering::Relaxed);
+                }
+                // A save's instant must not fall inside a world-stopping command (a script's
+                // writes are several commands), so it starts under the same flag as expiry.
+                if !server.gate.is_stopped() {
+                    crate::persist::save_if_due(&server);
                 }
                 server.gate.housekeeping_active.store(false, Ordering::SeqCst);
                 server.instant.sample(

@@ -26,7 +26,15 @@ pub mod class {
 pub(crate) fn apply_flags(pubsub: &PubSub, flags: u32) {
     let effective = if flags & (KEYSPACE | KEYEVENT) == 0 { 0 } else { flags };
     pubsub.notify_flags.store(effective, Ordering::Relaxed);
-    events::report(effective & NEW != 0, effective & EXPIRED != 0 || crate::tracking::wants_expired());
+    refresh_reports(pubsub);
+}
+
+/// Tells the store which events to report: `new` for notifications, `expired` for
+/// notifications, tracking invalidations and the AOF's DELs.
+pub(crate) fn refresh_reports(pubsub: &PubSub) {
+    let effective = pubsub.notify_flags.load(Ordering::Relaxed);
+    let expired = effective & EXPIRED != 0 || crate::tracking::wants_expired() || crate::aof::wants_expired();
+    events::report(effective & NEW != 0, expired);
 }
 
 /// The server the store's listener announces to (one per process).
@@ -40,6 +48,7 @@ pub fn install(server: &Arc<Server>) {
             let Some(server) = SERVER.get().and_then(Weak::upgrade) else { return };
             if event == KeyEvent::Expired {
                 crate::tracking::key_expired(&server, key);
+                crate::aof::key_expired(&server, db, key);
             }
             let flags = server.pubsub.notify_flags.load(Ordering::Relaxed);
             match event {
@@ -57,6 +66,7 @@ pub fn install(server: &Arc<Server>) {
 /// wherever Redis announces that event, never in the middle of an answer.
 #[inline]
 pub fn notify(ctx: &mut Ctx, class: u32, event: &str, key: &[u8]) {
+    crate::aof::changed();
     let flags = ctx.server.pubsub.notify_flags.load(Ordering::Relaxed);
     if flags & class != 0 {
         let db = ctx.client.db;
@@ -67,6 +77,7 @@ pub fn notify(ctx: &mut Ctx, class: u32, event: &str, key: &[u8]) {
 /// Like [`notify`] for a key of another database (MOVE, COPY ... DB).
 #[inline]
 pub fn notify_db(ctx: &mut Ctx, class: u32, event: &str, key: &[u8], db: usize) {
+    crate::aof::changed();
     let flags = ctx.server.pubsub.notify_flags.load(Ordering::Relaxed);
     if flags & class != 0 {
         emit_to(ctx, flags, event, key, db);
@@ -77,6 +88,9 @@ pub fn notify_db(ctx: &mut Ctx, class: u32, event: &str, key: &[u8], db: usize) 
 /// reach): every subscriber, the running client included, gets the message in its outbox.
 #[inline]
 pub fn notify_locked(ctx: &Ctx, class: u32, event: &str, key: &[u8]) {
+    if class != KEY_MISS {
+        crate::aof::changed();
+    }
     let flags = ctx.server.pubsub.notify_flags.load(Ordering::Relaxed);
     if flags & class != 0 {
         emit(ctx.server, flags, event, key, ctx.client.db);

@@ -69,6 +69,32 @@ impl Scripting {
         Ok(scripting)
     }
 
+    /// Every function library's code, for an RDB file.
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        self.engine.lock().library_codes()
+    }
+
+    /// Loads a library from an RDB file at startup (no client, nothing else running).
+    pub fn load_library_code(&self, code: &[u8]) -> Result<(), String> {
+        /// Library code may only log while it loads; the engine refuses its redis.call itself.
+        struct Startup;
+        impl roost_scripting::Host for Startup {
+            fn call(&mut self, _args: &roost_resp::OwnedArgs, _resp: u8) -> Result<Vec<u8>, String> {
+                Err("ERR redis.call is not available while loading a library".into())
+            }
+            fn log(&mut self, _level: roost_scripting::LogLevel, message: &str) {
+                crate::log::log('*', message);
+            }
+            fn tick(&mut self) -> bool {
+                false
+            }
+        }
+        let mut engine = self.engine.lock();
+        engine.load_library(code, false, &mut Startup)?;
+        self.note_counts(&engine);
+        Ok(())
+    }
+
     /// None when no script runs; Some(true) for an EVAL-family script, Some(false) for a function.
     pub fn running(&self) -> Option<bool> {
         match self.running.load(Ordering::Acquire) {

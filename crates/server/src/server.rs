@@ -118,6 +118,10 @@ pub struct Server {
     pub scripting: crate::scripting::Scripting,
     /// CLIENT TRACKING: who read which keys, and the broadcasting prefixes.
     pub tracking: crate::tracking::Tracking,
+    /// The append-only file: the log writes go to, its writer and its state.
+    pub aof: crate::aof::Aof,
+    /// RDB saves: whether one runs, when the last ended and how.
+    pub save: crate::persist::SaveState,
 }
 
 impl Server {
@@ -151,6 +155,8 @@ impl Server {
             pubsub: crate::pubsub::PubSub::new(),
             scripting: crate::scripting::Scripting::new(roost_config::REDIS_VERSION)?,
             tracking: Default::default(),
+            aof: crate::aof::Aof::new(),
+            save: crate::persist::SaveState::new(now_ms() / 1000),
         };
         server.apply_config(&server.config.read());
         Ok(server)
@@ -162,6 +168,7 @@ impl Server {
         self.live.refresh(config);
         self.pubsub.apply_config(config);
         self.tracking.apply_config(config);
+        self.aof.apply_config(config);
         for name in roost_store::EncodingLimits::DIRECTIVES {
             if let Some(v) = config.get_one(name).and_then(|v| v.parse().ok()) {
                 self.keyspace.limits.set(name, v);

@@ -82,7 +82,13 @@ fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     let pairs: Vec<(&[u8], &[u8])> = (2..args.len()).step_by(2).map(|i| (args.get(i), args.get(i + 1))).collect();
-    {
+    // appendonly yes needs its files before the directive changes (and may be refused).
+    let aof_wanted = crate::aof::config_set_value(&pairs);
+    let switched_on = aof_wanted == Some(true) && !ctx.server.aof.is_on();
+    if switched_on {
+        crate::aof::switch(ctx.server, true).map_err(CmdError::msg)?;
+    }
+    let applied = (|| -> CmdResult {
         let mut config = ctx.server.config.write();
         let changed = config.set_for_client(&pairs, ctx.handle.addr.ip().is_loopback()).map_err(CmdError::msg)?;
         if changed.contains(&"dir") {
@@ -97,6 +103,14 @@ fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
             })?;
         }
         ctx.server.apply_config(&config);
+        Ok(())
+    })();
+    if applied.is_err() && switched_on {
+        let _ = crate::aof::switch(ctx.server, false);
+    }
+    applied?;
+    if aof_wanted == Some(false) {
+        crate::aof::switch(ctx.server, false).map_err(CmdError::msg)?;
     }
     ctx.reply.ok();
     Ok(())

@@ -194,17 +194,17 @@ fn section(ctx: &Ctx, name: &str, out: &mut String) {
             field!("current_fork_perc", "0.00");
             field!("current_save_keys_processed", 0);
             field!("current_save_keys_total", 0);
-            field!("rdb_changes_since_last_save", s.sum(|w| w.dirty.load(Ordering::Relaxed)));
-            field!("rdb_bgsave_in_progress", 0);
-            field!("rdb_last_save_time", s.started_unix_ms / 1000);
-            field!("rdb_last_bgsave_status", "ok");
-            field!("rdb_last_bgsave_time_sec", -1);
-            field!("rdb_current_bgsave_time_sec", -1);
-            field!("rdb_saves", 0);
+            field!("rdb_changes_since_last_save", crate::persist::changes_since_save(s));
+            field!("rdb_bgsave_in_progress", s.save.in_progress() as u8);
+            field!("rdb_last_save_time", s.save.last_save.load(Ordering::Relaxed));
+            field!("rdb_last_bgsave_status", if s.save.last_ok() { "ok" } else { "err" });
+            field!("rdb_last_bgsave_time_sec", s.save.last_duration.load(Ordering::Relaxed));
+            field!("rdb_current_bgsave_time_sec", s.save.current_secs());
+            field!("rdb_saves", s.save.saves.load(Ordering::Relaxed));
             field!("rdb_last_cow_size", 0);
             field!("rdb_last_load_keys_expired", 0);
             field!("rdb_last_load_keys_loaded", 0);
-            field!("aof_enabled", 0);
+            field!("aof_enabled", s.aof.is_on() as u8);
             field!("aof_rewrite_in_progress", 0);
             field!("aof_rewrite_scheduled", 0);
             field!("aof_last_rewrite_time_sec", -1);
@@ -212,10 +212,15 @@ fn section(ctx: &Ctx, name: &str, out: &mut String) {
             field!("aof_last_bgrewrite_status", "ok");
             field!("aof_rewrites", 0);
             field!("aof_rewrites_consecutive_failures", 0);
-            field!("aof_last_write_status", "ok");
+            field!("aof_last_write_status", if s.aof.last_write_ok() { "ok" } else { "err" });
             field!("aof_last_cow_size", 0);
             field!("module_fork_in_progress", 0);
             field!("module_fork_last_cow_size", 0);
+            if s.aof.is_on() {
+                for (name, value) in s.aof.info_fields() {
+                    field!(name, value);
+                }
+            }
         }
         "stats" => {
             out.push_str("# Stats\r\n");

@@ -1,5 +1,6 @@
 //! The command table and the command families, one file each.
 
+pub mod aof;
 pub mod bitmap;
 pub mod client;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod list;
+pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;
@@ -81,6 +83,10 @@ pub static TABLE: &[CommandSpec] = &[
     server::FLUSHALL,
     server::TIME,
     server::SHUTDOWN,
+    persistence::SAVE,
+    persistence::BGSAVE,
+    persistence::LASTSAVE,
+    aof::BGREWRITEAOF,
     introspection::COMMAND,
     debug::DEBUG,
     // strings

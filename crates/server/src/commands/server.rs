@@ -108,14 +108,17 @@ fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 }
 
 fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (mut nosave, mut save, mut abort) = (false, false, false);
+    let (mut nosave, mut save, mut abort, mut force) = (false, false, false, false);
     for a in args.iter().skip(1) {
         if is(a, "nosave") {
             nosave = true;
         } else if is(a, "save") {
             save = true;
-        } else if is(a, "now") || is(a, "force") {
-            // Nothing to wait for or to force past: there is no save or replica to wait on.
+        } else if is(a, "force") {
+            // Exit even when the final save fails.
+            force = true;
+        } else if is(a, "now") {
+            // Nothing to wait for: there are no replicas.
         } else if is(a, "abort") {
             abort = true;
         } else {
@@ -128,12 +131,21 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if abort {
         return Err(CmdError::msg("ERR No shutdown in progress."));
     }
-    if save {
-        log(WARNING, "SHUTDOWN SAVE refused: persistence is not implemented yet, nothing can be saved.");
-        return Err(CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."));
-    }
     log(WARNING, "User requested shutdown...");
+    if !nosave {
+        if let Err(e) = crate::persist::final_save(ctx.server, save) {
+            log(WARNING, &e);
+            if !force {
+                return Err(CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."));
+            }
+        }
+    }
     ctx.server.shutting_down.store(true, Ordering::Relaxed);
+    if ctx.server.aof.is_on() {
+        // Even with NOSAVE, as Redis does: the AOF is written out and fsynced before exiting.
+        log(crate::log::NOTICE, "Calling fsync() on the AOF file.");
+        ctx.server.aof.flush_now();
+    }
     log(WARNING, "Roost is now ready to exit, bye bye...");
     // Like Redis, the client gets no reply: the connection closes as the process exits.
     std::process::exit(0);

@@ -159,6 +159,8 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         return Ok(());
     }
     ctx.reply.array(queued.commands.len());
+    // The commands' records reach the AOF together, wrapped, before the shards are let go.
+    let wrap = crate::aof::Wrap::begin(server);
     for (spec, stat, args) in &queued.commands {
         run_command(ctx, spec, *stat, &args.args());
         // Blocking commands inside a transaction answer at once, as if their time were up.
@@ -166,6 +168,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             crate::blocking::answer_without_waiting(spec, ctx.reply);
         }
     }
+    wrap.end(server);
     drop(hold);
     Ok(())
 }

@@ -57,24 +57,23 @@ impl<W: Write> Writer<W> {
 
     /// Starts database `db`, with its key and expiry counts as a sizing hint for the reader.
     pub fn select_db(&mut self, db: usize, keys: u64, expires: u64) -> io::Result<()> {
-        self.buf.push(opcode::SELECTDB);
-        put_len(&mut self.buf, db as u64);
-        self.buf.push(opcode::RESIZEDB);
-        put_len(&mut self.buf, keys);
-        put_len(&mut self.buf, expires);
+        put_select_db(&mut self.buf, db, keys, expires);
         self.flush_buf()
     }
 
     /// One key of the current database; `expire_ms` is a Unix time in ms.
     pub fn key(&mut self, key: &[u8], value: &Value, expire_ms: Option<u64>) -> io::Result<()> {
-        if let Some(at) = expire_ms {
-            self.buf.push(opcode::EXPIRETIME_MS);
-            self.buf.extend_from_slice(&at.to_le_bytes());
-        }
-        self.buf.push(object_type(value));
-        put_string(&mut self.buf, key, self.opts.compress);
-        write_payload(&mut self.buf, value, &self.opts);
+        put_key(&mut self.buf, key, value, expire_ms, &self.opts);
         self.flush_buf()
+    }
+
+    /// Records encoded elsewhere with [`put_select_db`] and [`put_key`], as they are: a snapshot
+    /// encodes each shard where it is captured and the file's writer only appends.
+    pub fn records(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.checksum {
+            self.crc = crc64(self.crc, bytes);
+        }
+        self.out.write_all(bytes)
     }
 
     /// Ends the file (EOF and checksum) and hands back the output.
@@ -86,6 +85,27 @@ impl<W: Write> Writer<W> {
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// A database's SELECTDB and RESIZEDB records. A file may select the same database more than
+/// once (readers take SELECTDB anywhere), which lets shards be written in any order.
+pub fn put_select_db(out: &mut Vec<u8>, db: usize, keys: u64, expires: u64) {
+    out.push(opcode::SELECTDB);
+    put_len(out, db as u64);
+    out.push(opcode::RESIZEDB);
+    put_len(out, keys);
+    put_len(out, expires);
+}
+
+/// One key's records: its expiry (a Unix time in ms) if any, then its type, name and value.
+pub fn put_key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_ms: Option<u64>, opts: &EncodeOptions) {
+    if let Some(at) = expire_ms {
+        out.push(opcode::EXPIRETIME_MS);
+        out.extend_from_slice(&at.to_le_bytes());
+    }
+    out.push(object_type(value));
+    put_string(out, key, opts.compress);
+    write_payload(out, value, opts);
 }
 
 /// One thing an RDB file holds.

@@ -27,7 +27,7 @@ use std::fmt;
 
 pub use decode::{read_object, restore_payload, verify_payload, PayloadError};
 pub use encode::{dump_payload, object_type, write_object, EncodeOptions};
-pub use file::{Reader, Record, Writer};
+pub use file::{put_key, put_select_db, Reader, Record, Writer};
 
 /// The format version Redis 7.0 writes (and the newest it reads).
 pub const RDB_VERSION: u16 = 10;

@@ -1,0 +1,293 @@
+//! RDB snapshots: SAVE/BGSAVE write `dir/dbfilename`, startup loads it, the file crosses both
+//! ways with a real redis-server, BGSAVE is a point-in-time image despite writes during it,
+//! save rules, SHUTDOWN SAVE/NOSAVE, and a damaged file refusing to load.
+
+mod common;
+use common::*;
+
+use std::time::{Duration, Instant};
+
+const DEBUG: &str = "--enable-debug-command";
+
+fn dir_args(dir: &TempDir) -> Vec<String> {
+    vec!["--dir".into(), dir.0.display().to_string(), DEBUG.into(), "yes".into()]
+}
+
+fn start_in(dir: &TempDir, extra: &[&str]) -> TestServer {
+    let args = dir_args(dir);
+    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+    all.extend_from_slice(extra);
+    TestServer::start(&all)
+}
+
+/// A dataset of every type, some keys with TTLs, in two databases.
+fn fill(c: &mut RawClient) {
+    c.cmd(&["SET", "s", "hello"]);
+    c.cmd(&["SET", "n", "12345"]);
+    c.cmd(&["SET", "ttl", "x", "EX", "1000"]);
+    c.cmd(&["RPUSH", "l", "a", "b", "c"]);
+    c.cmd(&["HSET", "h", "f1", "v1", "f2", "v2"]);
+    c.cmd(&["SADD", "si", "1", "2", "3"]);
+    c.cmd(&["SADD", "ss", "x", "y"]);
+    c.cmd(&["ZADD", "z", "1", "a", "2.5", "b"]);
+    c.cmd(&["XADD", "x", "1-1", "f", "v"]);
+    c.cmd(&["XGROUP", "CREATE", "x", "g", "0"]);
+    c.cmd(&["PFADD", "hll", "a", "b", "c"]);
+    for i in 0..300 {
+        c.cmd(&["RPUSH", "biglist", &format!("element-{i}")]);
+        c.cmd(&["HSET", "bighash", &format!("field-{i}"), &"v".repeat(i % 90)]);
+        c.cmd(&["ZADD", "bigz", &i.to_string(), &format!("m{i}")]);
+    }
+    c.cmd(&["SELECT", "3"]);
+    c.cmd(&["SET", "other", "db"]);
+    c.cmd(&["SELECT", "0"]);
+}
+
+fn digest(c: &mut RawClient) -> String {
+    c.cmd_str(&["DEBUG", "DIGEST"])
+}
+
+/// Waits (bounded) for the running save to end; its INFO persistence then.
+fn wait_idle(c: &mut RawClient) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = c.cmd_str(&["INFO", "persistence"]);
+        if info.contains("rdb_bgsave_in_progress:0\r\n") {
+            return info;
+        }
+        assert!(Instant::now() < deadline, "the save never finished: {info}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn wait_saved(c: &mut RawClient, saves: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = c.cmd_str(&["INFO", "persistence"]);
+        let field = |name: &str| {
+            info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).map(|v| v.trim().to_string()).unwrap()
+        };
+        if field("rdb_bgsave_in_progress") == "0" && field("rdb_saves").parse::<u64>().unwrap() >= saves {
+            assert_eq!(field("rdb_last_bgsave_status"), "ok");
+            return;
+        }
+        assert!(Instant::now() < deadline, "the save never finished: {info}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn save_then_restart_loads_the_same_dataset() {
+    let dir = temp_dir("rdb-save");
+    let before;
+    {
+        let s = start_in(&dir, &[]);
+        let mut c = s.raw();
+        fill(&mut c);
+        before = digest(&mut c);
+        let last = c.int(&["LASTSAVE"]);
+        assert_eq!(c.cmd_str(&["SAVE"]), "+OK\r\n");
+        assert!(c.int(&["LASTSAVE"]) >= last);
+        assert!(dir.0.join("dump.rdb").exists());
+        assert!(c.cmd_str(&["INFO", "persistence"]).contains("rdb_changes_since_last_save:0\r\n"));
+    }
+    let s = start_in(&dir, &[]);
+    let mut c = s.raw();
+    assert_eq!(digest(&mut c), before);
+    assert!(c.int(&["TTL", "ttl"]) > 900);
+    assert!(c.cmd_str(&["XINFO", "GROUPS", "x"]).contains("$1\r\ng\r\n"));
+}
+
+/// Writes made while a BGSAVE runs are not in its file: the file is the instant BGSAVE began.
+#[test]
+fn bgsave_is_a_point_in_time_image_despite_concurrent_writes() {
+    let dir = temp_dir("rdb-bgsave");
+    let before;
+    {
+        let s = start_in(&dir, &["--threads", "2"]);
+        let mut c = s.raw();
+        for i in 0..20_000 {
+            c.send(&encode(&[b"SET", format!("k{i}").as_bytes(), b"before"]));
+        }
+        for _ in 0..20_000 {
+            c.read_reply();
+        }
+        before = digest(&mut c);
+        // The save's instant is the BGSAVE; every write below comes after it, while the save
+        // is still capturing shards.
+        assert_eq!(c.cmd_str(&["BGSAVE"]), "+Background saving started\r\n");
+        let port = s.port;
+        let writer = std::thread::spawn(move || {
+            let mut w = RawClient::connect(port);
+            for i in 0..20_000 {
+                w.send(&encode(&[b"SET", format!("k{i}").as_bytes(), b"after"]));
+                w.send(&encode(&[b"SET", format!("new{i}").as_bytes(), b"after"]));
+            }
+            for _ in 0..40_000 {
+                w.read_reply();
+            }
+        });
+        writer.join().unwrap();
+        wait_saved(&mut c, 1);
+        assert_ne!(digest(&mut c), before, "the writes did happen");
+    }
+    let s = start_in(&dir, &[]);
+    let mut c = s.raw();
+    assert_eq!(digest(&mut c), before);
+}
+
+#[test]
+fn the_file_crosses_both_ways_with_redis() {
+    // Roost -> Redis.
+    let dir = temp_dir("rdb-to-redis");
+    let roost_digest;
+    {
+        let s = start_in(&dir, &[]);
+        let mut c = s.raw();
+        fill(&mut c);
+        roost_digest = digest(&mut c);
+        assert_eq!(c.cmd_str(&["SAVE"]), "+OK\r\n");
+    }
+    let dir_arg = dir.0.display().to_string();
+    let redis = TestServer::start_redis_with(&["--dir", &dir_arg, "--dbfilename", "dump.rdb", DEBUG, "yes"]);
+    let mut r = redis.raw();
+    assert_eq!(digest(&mut r), roost_digest, "redis-server loads Roost's file");
+    drop(redis);
+
+    // Redis -> Roost.
+    let from_redis = temp_dir("rdb-from-redis");
+    let redis_dir = from_redis.0.display().to_string();
+    let redis = TestServer::start_redis_with(&["--dir", &redis_dir, DEBUG, "yes"]);
+    let mut r = redis.raw();
+    fill(&mut r);
+    let redis_digest = digest(&mut r);
+    assert_eq!(r.cmd_str(&["SAVE"]), "+OK\r\n");
+    drop(redis);
+    let s = start_in(&from_redis, &[]);
+    let mut c = s.raw();
+    assert_eq!(digest(&mut c), redis_digest, "Roost loads redis-server's file");
+}
+
+#[test]
+fn save_rules_start_a_background_save() {
+    let dir = temp_dir("rdb-rules");
+    let s = start_in(&dir, &["--save", "1 2"]);
+    let mut c = s.raw();
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["SET", "b", "2"]);
+    wait_saved(&mut c, 1);
+    assert!(dir.0.join("dump.rdb").exists());
+    assert!(c.cmd_str(&["CONFIG", "GET", "save"]).contains("1 2"));
+    assert_eq!(c.cmd_str(&["BGSAVE", "NOW"]), "-ERR syntax error\r\n");
+}
+
+#[test]
+fn shutdown_save_and_nosave() {
+    let dir = temp_dir("rdb-shutdown");
+    {
+        let mut s = start_in(&dir, &[]);
+        let mut c = s.raw();
+        c.cmd(&["SET", "kept", "1"]);
+        c.send(&encode(&[b"SHUTDOWN", b"SAVE"]));
+        assert!(s.exited_within(Duration::from_secs(10)));
+    }
+    {
+        let mut s = start_in(&dir, &["--save", "3600 1"]);
+        let mut c = s.raw();
+        assert_eq!(c.cmd_str(&["GET", "kept"]), "$1\r\n1\r\n");
+        c.cmd(&["SET", "dropped", "1"]);
+        c.send(&encode(&[b"SHUTDOWN", b"NOSAVE"]));
+        assert!(s.exited_within(Duration::from_secs(10)));
+    }
+    {
+        // With save rules, SIGTERM saves.
+        let mut s = start_in(&dir, &["--save", "3600 1"]);
+        let mut c = s.raw();
+        assert_eq!(c.int(&["EXISTS", "dropped"]), 0);
+        c.cmd(&["SET", "on-term", "1"]);
+        s.signal_term();
+        assert!(s.exited_within(Duration::from_secs(10)));
+    }
+    let s = start_in(&dir, &[]);
+    let mut c = s.raw();
+    assert_eq!(c.int(&["EXISTS", "kept", "on-term"]), 2);
+}
+
+#[test]
+fn a_damaged_file_stops_the_start() {
+    let dir = temp_dir("rdb-damaged");
+    {
+        let s = start_in(&dir, &[]);
+        let mut c = s.raw();
+        fill(&mut c);
+        assert_eq!(c.cmd_str(&["SAVE"]), "+OK\r\n");
+    }
+    let path = dir.0.join("dump.rdb");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let len = bytes.len();
+    bytes.truncate(len / 2);
+    std::fs::write(&path, &bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roost"))
+        .args(["server", "--port", &free_port().to_string(), "--bind", "127.0.0.1", "--dir"])
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Fatal error loading the DB"), "{text}");
+}
+
+#[test]
+fn a_failed_save_stops_writes_until_one_succeeds() {
+    let dir = temp_dir("rdb-misconf");
+    // `dir` is a protected directive: CONFIG SET may change it only when allowed.
+    let s = start_in(&dir, &["--save", "3600 1", "--enable-protected-configs", "yes"]);
+    let mut c = s.raw();
+    c.cmd(&["SET", "a", "1"]);
+    // The working directory disappears: the save cannot create its file.
+    std::fs::remove_dir_all(&dir.0).unwrap();
+    assert_eq!(c.cmd_str(&["BGSAVE"]), "+Background saving started\r\n");
+    assert!(wait_idle(&mut c).contains("rdb_last_bgsave_status:err\r\n"));
+    let misconf = c.cmd_str(&["SET", "b", "1"]);
+    assert!(misconf.starts_with("-MISCONF Redis is configured to save RDB snapshots"), "{misconf}");
+    assert!(c.cmd_str(&["PING"]).starts_with("-MISCONF"));
+    assert_eq!(c.cmd_str(&["GET", "a"]), "$1\r\n1\r\n");
+    c.cmd(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"]);
+    assert_eq!(c.cmd_str(&["SET", "b", "1"]), "+OK\r\n");
+    c.cmd(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"]);
+    let fresh = temp_dir("rdb-misconf-fresh");
+    assert_eq!(c.cmd_str(&["CONFIG", "SET", "dir", &fresh.0.display().to_string()]), "+OK\r\n");
+    assert_eq!(c.cmd_str(&["BGSAVE"]), "+Background saving started\r\n");
+    assert!(wait_idle(&mut c).contains("rdb_last_bgsave_status:ok\r\n"));
+    assert_eq!(c.cmd_str(&["SET", "c", "1"]), "+OK\r\n");
+}
+
+#[test]
+fn check_rdb_reports_contents_and_the_first_problem() {
+    let dir = temp_dir("rdb-check");
+    {
+        let s = start_in(&dir, &[]);
+        let mut c = s.raw();
+        fill(&mut c);
+        assert_eq!(c.cmd_str(&["SAVE"]), "+OK\r\n");
+    }
+    let path = dir.0.join("dump.rdb");
+    let run = |p: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_roost")).arg("check-rdb").arg(p).output().unwrap()
+    };
+    let ok = run(&path);
+    assert!(ok.status.success());
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        text.contains("RDB looks OK!") && text.contains("stream: 1") && text.contains("checksum verified"),
+        "{text}"
+    );
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n - 20] ^= 0xff;
+    let bad = dir.0.join("bad.rdb");
+    std::fs::write(&bad, &bytes).unwrap();
+    let failed = run(&bad);
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("RDB check failed"));
+}

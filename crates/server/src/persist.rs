@@ -1,0 +1,440 @@
+//! RDB snapshots on disk: SAVE and BGSAVE write `dbfilename` (in `dir`, the working directory)
+//! from a fork-less point-in-time snapshot of the keyspace, and startup loads it.
+//!
+//! A save begins the keyspace's snapshot (`roost_store::snapshot`) with a sink that encodes
+//! each captured shard into RDB records on the thread that captured it and hands the bytes to
+//! the save's writer thread through a channel. A driver thread captures the shards nobody
+//! touched. The writer streams the records into a temp file, then the file is fsynced and
+//! renamed over `dbfilename`, so a crash leaves the previous file whole. No worker thread
+//! waits on the disk; extra memory is the encoded shards queued for the writer.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+use roost_store::rdb::{put_key, put_select_db, EncodeOptions, Reader, Record, Writer};
+use roost_store::{now_ms, Shard, ShardSink};
+
+use crate::log;
+use crate::server::Server;
+
+/// What INFO persistence and LASTSAVE report about saves.
+pub struct SaveState {
+    in_progress: AtomicBool,
+    /// Unix seconds of the last successful save (startup time before any).
+    pub last_save: AtomicU64,
+    last_ok: AtomicBool,
+    /// Seconds the last background save took; -1 before any.
+    pub last_duration: AtomicI64,
+    /// Unix ms when the running save began; 0 when none runs.
+    started_ms: AtomicU64,
+    /// The write count (the workers' `dirty` sum) the last successful save covered.
+    pub dirty_at_save: AtomicU64,
+    pub saves: AtomicU64,
+    /// Unix ms of the last failed attempt, so the save rules retry no sooner than Redis does.
+    pub last_failure_ms: AtomicU64,
+}
+
+impl SaveState {
+    pub fn new(now_secs: u64) -> SaveState {
+        SaveState {
+            in_progress: AtomicBool::new(false),
+            last_save: AtomicU64::new(now_secs),
+            last_ok: AtomicBool::new(true),
+            last_duration: AtomicI64::new(-1),
+            started_ms: AtomicU64::new(0),
+            dirty_at_save: AtomicU64::new(0),
+            saves: AtomicU64::new(0),
+            last_failure_ms: AtomicU64::new(0),
+        }
+    }
+
+    pub fn in_progress(&self) -> bool {
+        self.in_progress.load(Ordering::Acquire)
+    }
+
+    pub fn last_ok(&self) -> bool {
+        self.last_ok.load(Ordering::Relaxed)
+    }
+
+    /// Seconds the running save has taken so far; -1 when none runs.
+    pub fn current_secs(&self) -> i64 {
+        match self.started_ms.load(Ordering::Relaxed) {
+            0 => -1,
+            t => (now_ms().saturating_sub(t) / 1000) as i64,
+        }
+    }
+}
+
+/// Encodes each captured shard into RDB records and queues them for the writer.
+struct ShardEncoder {
+    tx: mpsc::Sender<Vec<u8>>,
+    opts: EncodeOptions,
+}
+
+impl ShardSink for ShardEncoder {
+    fn shard(&self, _idx: usize, shard: &Shard) {
+        let mut out = Vec::new();
+        for (db, table) in shard.tables().iter().enumerate() {
+            if table.is_empty() {
+                continue;
+            }
+            put_select_db(&mut out, db, table.len() as u64, table.volatile_len() as u64);
+            for (key, entry, expire_at) in table.iter() {
+                let expire = (expire_at != 0).then_some(expire_at);
+                put_key(&mut out, key.as_bytes(), &entry.value, expire, &self.opts);
+            }
+        }
+        if !out.is_empty() {
+            // A writer that gave up (a failed disk) has dropped the receiver; the snapshot still
+            // has to finish, so the error is not this thread's to act on.
+            let _ = self.tx.send(out);
+        }
+    }
+}
+
+/// Why a save could not start.
+pub enum SaveError {
+    InProgress,
+    /// Another snapshot (a rewrite) holds the keyspace's snapshot slot.
+    Busy,
+}
+
+/// Starts a background save. The snapshot's instant is now: callers run this with the world
+/// stopped (the command is EXCLUSIVE) so no command is between its lock and its unlock.
+/// `done` runs on the writer thread with the outcome.
+pub fn start_save(
+    server: &Arc<Server>,
+    done: impl FnOnce(Result<(), String>) + Send + 'static,
+) -> Result<(), SaveError> {
+    let state = &server.save;
+    if state.in_progress.swap(true, Ordering::AcqRel) {
+        return Err(SaveError::InProgress);
+    }
+    let (path, compress, checksum) = {
+        let config = server.config.read();
+        let yes = |name: &str| config.get_one(name).is_none_or(|v| v == "yes");
+        (
+            PathBuf::from(config.get_one("dbfilename").unwrap_or_else(|| "dump.rdb".into())),
+            yes("rdbcompression"),
+            yes("rdbchecksum"),
+        )
+    };
+    let opts = EncodeOptions::new(compress, &server.keyspace.limits);
+    let (tx, rx) = mpsc::channel();
+    let libraries = server.scripting.library_codes();
+    let dirty = server.sum(|w| w.dirty.load(Ordering::Relaxed));
+    if !server.keyspace.begin_snapshot(Arc::new(ShardEncoder { tx, opts })) {
+        state.in_progress.store(false, Ordering::Release);
+        return Err(SaveError::Busy);
+    }
+    let started = now_ms();
+    state.started_ms.store(started, Ordering::Relaxed);
+    let owner = server.clone();
+    let spawned = std::thread::Builder::new().name("roost-save".into()).spawn(move || {
+        let server = owner;
+        let driver = {
+            let server = server.clone();
+            std::thread::Builder::new().name("roost-snapshot".into()).spawn(move || server.keyspace.drive_snapshot())
+        };
+        let aux = aux_fields();
+        let result = match driver {
+            Ok(driver) => {
+                let written = write_file(&path, rx, opts, checksum, &aux, &libraries);
+                let _ = driver.join();
+                written
+            }
+            Err(e) => {
+                // Without a driver the snapshot would never end: capture every shard here.
+                server.keyspace.drive_snapshot();
+                Err(format!("can't start the snapshot thread: {e}"))
+            }
+        };
+        let state = &server.save;
+        state.last_duration.store((now_ms().saturating_sub(started) / 1000) as i64, Ordering::Relaxed);
+        state.started_ms.store(0, Ordering::Relaxed);
+        match &result {
+            Ok(()) => {
+                state.last_ok.store(true, Ordering::Relaxed);
+                state.last_save.store(started / 1000, Ordering::Relaxed);
+                state.dirty_at_save.store(dirty, Ordering::Relaxed);
+                state.saves.fetch_add(1, Ordering::Relaxed);
+                log::log('*', "DB saved on disk");
+            }
+            Err(e) => {
+                state.last_ok.store(false, Ordering::Relaxed);
+                state.last_failure_ms.store(now_ms(), Ordering::Relaxed);
+                log::log('#', &format!("Background saving error: {e}"));
+            }
+        }
+        state.in_progress.store(false, Ordering::Release);
+        done(result);
+    });
+    if spawned.is_err() {
+        // The snapshot has begun and must end; nothing is written.
+        server.keyspace.drive_snapshot();
+        server.save.started_ms.store(0, Ordering::Relaxed);
+        server.save.in_progress.store(false, Ordering::Release);
+        return Err(SaveError::Busy);
+    }
+    Ok(())
+}
+
+/// The aux fields Redis 7.0 writes (without replication's, which Roost has none of).
+fn aux_fields() -> Vec<(Vec<u8>, Vec<u8>)> {
+    vec![
+        (b"redis-ver".to_vec(), roost_config::REDIS_VERSION.as_bytes().to_vec()),
+        (b"redis-bits".to_vec(), b"64".to_vec()),
+        (b"ctime".to_vec(), (now_ms() / 1000).to_string().into_bytes()),
+        (b"used-mem".to_vec(), crate::alloc::used_memory().to_string().into_bytes()),
+        (b"aof-base".to_vec(), b"0".to_vec()),
+    ]
+}
+
+/// Streams the queued records into a temp file, then fsyncs it and renames it over `path`.
+fn write_file(
+    path: &Path,
+    rx: mpsc::Receiver<Vec<u8>>,
+    opts: EncodeOptions,
+    checksum: bool,
+    aux: &[(Vec<u8>, Vec<u8>)],
+    libraries: &[Vec<u8>],
+) -> Result<(), String> {
+    let temp = path.with_file_name(format!("temp-{}.rdb", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let file = File::create(&temp)?;
+        let aux: Vec<(&[u8], &[u8])> = aux.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+        let mut w = Writer::new(BufWriter::with_capacity(1 << 20, file), opts, checksum, &aux)?;
+        for code in libraries {
+            w.function(code)?;
+        }
+        for chunk in rx {
+            w.records(&chunk)?;
+        }
+        let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        // The rename itself must survive a crash.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            File::open(dir)?.sync_all()?;
+        } else {
+            File::open(".")?.sync_all()?;
+        }
+        Ok(())
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        format!("writing {}: {e}", path.display())
+    })
+}
+
+/// What loading a file found.
+pub struct Loaded {
+    pub keys: u64,
+    pub expired: u64,
+}
+
+/// Loads `path` into the keyspace (and its function libraries into the scripting engine).
+/// Keys whose time is already up are skipped, as a primary does. Errors name the file and what
+/// is wrong where.
+pub fn load(server: &Server, path: &Path) -> Result<Loaded, String> {
+    let data = std::fs::read(path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
+    let mut reader = Reader::new(&data, &server.keyspace.limits)
+        .map_err(|e| format!("{} is not a valid RDB file: {e}", path.display()))?;
+    let now = now_ms() as i64;
+    let mut loaded = Loaded { keys: 0, expired: 0 };
+    let databases = server.keyspace.databases();
+    loop {
+        let record =
+            reader.next_record().map_err(|e| format!("{} at byte {}: {e}", path.display(), reader.offset()))?;
+        match record {
+            None => break,
+            Some(Record::Key { db, key, value, expire_ms, .. }) => {
+                if db >= databases {
+                    return Err(format!("{}: key in database {db}, but databases is {databases}", path.display()));
+                }
+                if expire_ms.is_some_and(|at| at <= now) {
+                    loaded.expired += 1;
+                    continue;
+                }
+                let expire = expire_ms.map_or(0, |at| at as u64);
+                server.keyspace.lock_key(&key).db(db).set(&key, value, expire);
+                loaded.keys += 1;
+            }
+            Some(Record::Function(code)) => server
+                .scripting
+                .load_library_code(&code)
+                .map_err(|e| format!("{}: function library: {e}", path.display()))?,
+            Some(_) => {}
+        }
+    }
+    Ok(loaded)
+}
+
+/// Writes the file now and waits for it (SAVE, and SHUTDOWN's save).
+pub fn save_now(server: &Arc<Server>) -> Result<(), String> {
+    let (tx, rx) = mpsc::channel();
+    match start_save(server, move |r| {
+        let _ = tx.send(r);
+    }) {
+        Ok(()) => rx.recv().unwrap_or_else(|_| Err("the save thread ended without a result".into())),
+        Err(SaveError::InProgress) => Err("Background save already in progress".into()),
+        Err(SaveError::Busy) => Err("another snapshot is running".into()),
+    }
+}
+
+/// The `save` directive's rules: (seconds, changes) pairs; none when it is empty.
+pub fn save_rules(value: &str) -> Vec<(u64, u64)> {
+    let numbers: Vec<u64> = value.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+    numbers.chunks_exact(2).map(|p| (p[0], p[1])).collect()
+}
+
+/// Writes since the last successful save.
+pub fn changes_since_save(server: &Server) -> u64 {
+    let dirty = server.sum(|w| w.dirty.load(Ordering::Relaxed));
+    dirty.saturating_sub(server.save.dirty_at_save.load(Ordering::Relaxed))
+}
+
+/// Redis waits this long after a failed background save before the rules may start another.
+const RETRY_AFTER_FAILURE_MS: u64 = 5_000;
+
+/// Starts a background save when a `save` rule is met (at least `changes` writes and `seconds`
+/// since the last save), as Redis's cron does. Called by housekeeping, with the world running
+/// but no world-stopping command in progress.
+pub fn save_if_due(server: &Arc<Server>) {
+    let state = &server.save;
+    if state.in_progress() {
+        return;
+    }
+    let rules = save_rules(&server.config.read().get_one("save").unwrap_or_default());
+    if rules.is_empty() {
+        return;
+    }
+    let now = now_ms();
+    if !state.last_ok() && now.saturating_sub(state.last_failure_ms.load(Ordering::Relaxed)) < RETRY_AFTER_FAILURE_MS {
+        return;
+    }
+    let changes = changes_since_save(server);
+    let since = (now / 1000).saturating_sub(state.last_save.load(Ordering::Relaxed));
+    if let Some((secs, n)) = rules.iter().find(|(secs, n)| changes >= *n && since >= *secs) {
+        log::log('*', &format!("{n} changes in {secs} seconds. Saving..."));
+        if start_save(server, |_| {}).is_ok() {
+            log::log('*', "Background saving started");
+        }
+    }
+}
+
+/// Whether writes must be refused because the last background save failed while save rules
+/// are configured (`stop-writes-on-bgsave-error`).
+pub fn refuses_writes(server: &Server) -> bool {
+    if server.save.last_ok() {
+        return false;
+    }
+    let config = server.config.read();
+    config.get_one("stop-writes-on-bgsave-error").as_deref() != Some("no")
+        && !save_rules(&config.get_one("save").unwrap_or_default()).is_empty()
+}
+
+/// Redis's text for a write refused by `stop-writes-on-bgsave-error`.
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// The save SHUTDOWN (and SIGTERM) makes before exiting: always with `forced` (SHUTDOWN SAVE),
+/// otherwise when save rules are configured. Waits for a background save in progress first.
+pub fn final_save(server: &Arc<Server>, forced: bool) -> Result<(), String> {
+    if !forced && save_rules(&server.config.read().get_one("save").unwrap_or_default()).is_empty() {
+        return Ok(());
+    }
+    // A background save already running covers an earlier instant: wait for it, then save.
+    let deadline = now_ms() + 60_000;
+    while server.save.in_progress() && now_ms() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    log::log('*', "Saving the final RDB snapshot before exiting.");
+    save_now(server).map_err(|e| format!("Error trying to save the DB, can't exit: {e}"))?;
+    log::log('*', "DB saved on disk");
+    Ok(())
+}
+
+/// Loads `dbfilename` at startup when it exists; a missing file is an empty dataset, a
+/// damaged one stops the start with a message naming the problem.
+pub fn load_at_startup(server: &Server) -> Result<(), String> {
+    let path = PathBuf::from(server.config.read().get_one("dbfilename").unwrap_or_else(|| "dump.rdb".into()));
+    if !path.exists() {
+        return Ok(());
+    }
+    let started = now_ms();
+    let loaded = load(server, &path).map_err(|e| format!("Fatal error loading the DB: {e}. Exiting."))?;
+    log::log(
+        '*',
+        &format!(
+            "DB loaded from disk: {:.3} seconds ({} keys, {} expired keys skipped)",
+            now_ms().saturating_sub(started) as f64 / 1000.0,
+            loaded.keys,
+            loaded.expired
+        ),
+    );
+    Ok(())
+}
+
+/// `roost check-rdb FILE`: reads every record of an RDB file and reports what it holds, or the
+/// first problem and where it is. The file is never changed.
+pub fn check_rdb(path: &Path) -> Result<String, String> {
+    let data = std::fs::read(path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
+    let limits = roost_store::EncodingLimits::default();
+    let mut reader = Reader::new(&data, &limits).map_err(|e| format!("not an RDB file: {e}"))?;
+    let mut keys = 0u64;
+    let mut expires = 0u64;
+    let mut functions = 0u64;
+    let mut by_type: std::collections::BTreeMap<&'static str, u64> = Default::default();
+    let mut aux = Vec::new();
+    loop {
+        let at = reader.offset();
+        match reader.next_record() {
+            Ok(None) => break,
+            Ok(Some(Record::Key { value, expire_ms, .. })) => {
+                keys += 1;
+                expires += u64::from(expire_ms.is_some());
+                *by_type.entry(value.type_name()).or_default() += 1;
+            }
+            Ok(Some(Record::Function(_))) => functions += 1,
+            Ok(Some(Record::Aux(k, v))) => {
+                aux.push(format!("{}={}", String::from_utf8_lossy(&k), String::from_utf8_lossy(&v)))
+            }
+            Ok(Some(_)) => {}
+            Err(e) => {
+                return Err(format!("error at byte {at} (record starting there) after {keys} keys: {e}"));
+            }
+        }
+    }
+    let types: Vec<String> = by_type.iter().map(|(t, n)| format!("{t}: {n}")).collect();
+    // The reader has checked the trailer; a zero one means the writer had rdbchecksum off.
+    let checksum = if data.ends_with(&[0; 8]) { "not written" } else { "verified" };
+    Ok(format!(
+        "RDB version {}, {} bytes, checksum {checksum}\naux: {}\nkeys: {keys} ({expires} with an expiry); {}\nfunction libraries: {functions}\n",
+        reader.version(),
+        data.len(),
+        aux.join(" "),
+        types.join(", ")
+    ))
+}
+
+/// `roost check-rdb <file>`: prints what the file holds, or its first problem (exit status 1).
+pub fn check_rdb_main(args: &[String]) -> std::process::ExitCode {
+    let [path] = args else {
+        eprintln!("Usage: roost check-rdb <dump.rdb>");
+        return std::process::ExitCode::FAILURE;
+    };
+    match check_rdb(Path::new(path)) {
+        Ok(report) => {
+            print!("{report}");
+            println!("RDB looks OK!");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("RDB check failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
