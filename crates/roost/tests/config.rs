@@ -19,7 +19,8 @@ fn production_config_file_starts_as_is() {
     let dir = temp_dir("prod");
     let path = dir.join("redis.conf");
     std::fs::write(&path, PRODUCTION).unwrap();
-    let s = TestServer::start_with_config(&path, &[]);
+    // The file turns on the append-only file and save rules; they write under `dir`.
+    let s = TestServer::start_with_config(&path, &["--dir", dir.to_str().unwrap()]);
     let mut c = s.raw();
     assert_eq!(c.cmd_str(&["PING"]), "+PONG\r\n");
     assert_eq!(c.cmd_str(&["CONFIG", "GET", "maxmemory"]), "*2\r\n$9\r\nmaxmemory\r\n$12\r\n193273528320\r\n");
