@@ -326,7 +326,7 @@ pub(crate) static TABLE: &[Directive] = &[
     D::new("databases", int(1, INT_MAX), "16").immutable().done(),
     D::new("port", int(0, 65535), "6379").done(),
     D::new("io-threads", int(1, 128), "1").immutable().done(),
-    D::new("auto-aof-rewrite-percentage", int(0, INT_MAX), "100").persist(),
+    D::new("auto-aof-rewrite-percentage", int(0, INT_MAX), "100").persist().done(),
     D::new("cluster-replica-validity-factor", int(0, INT_MAX), "10").alias("cluster-slave-validity-factor"),
     D::new("list-max-listpack-size", int(INT_MIN, INT_MAX), "-2").alias("list-max-ziplist-size").done(),
     D::new("tcp-keepalive", int(0, INT_MAX), "300").done(),
@@ -394,7 +394,7 @@ pub(crate) static TABLE: &[Directive] = &[
         "0",
     ),
     D::new("repl-backlog-ttl", int(0, LONG_MAX), "3600"),
-    D::new("auto-aof-rewrite-min-size", mem(0, LONG_MAX), "67108864").persist(),
+    D::new("auto-aof-rewrite-min-size", mem(0, LONG_MAX), "67108864").persist().done(),
     D::new("loading-process-events-interval-bytes", int(1024, INT_MAX), "2097152").hidden().persist(),
     // directives with their own syntax
     D::new("dir", Kind::Dir, "").protected().done(),

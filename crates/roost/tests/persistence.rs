@@ -291,3 +291,79 @@ fn check_rdb_reports_contents_and_the_first_problem() {
     assert!(!failed.status.success());
     assert!(String::from_utf8_lossy(&failed.stderr).contains("RDB check failed"));
 }
+
+/// Waits (bounded) until INFO persistence shows `n` finished rewrites and none running.
+fn wait_rewrites(c: &mut RawClient, n: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = c.cmd_str(&["INFO", "persistence"]);
+        let rewrites: u64 =
+            info.lines().find_map(|l| l.strip_prefix("aof_rewrites:")).map_or(0, |v| v.trim().parse().unwrap());
+        if info.contains("aof_rewrite_in_progress:0\r\n") && rewrites >= n {
+            return info;
+        }
+        assert!(Instant::now() < deadline, "the rewrite never finished: {info}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn manifest(dir: &TempDir) -> String {
+    std::fs::read_to_string(dir.0.join("appendonlydir").join("appendonly.aof.manifest")).unwrap()
+}
+
+/// A rewrite under concurrent INCRs: the new base holds the writes before its instant, the new
+/// incremental file those after, none twice; the directory then loads into Roost and into
+/// redis-server with the same data.
+#[test]
+fn bgrewriteaof_builds_a_base_from_a_snapshot_without_losing_or_repeating_writes() {
+    let dir = temp_dir("aof-rewrite");
+    let after;
+    {
+        let s = start_in(&dir, &["--appendonly", "yes", "--threads", "2"]);
+        let mut c = s.raw();
+        fill(&mut c);
+        for _ in 0..500 {
+            c.cmd(&["INCR", "counter"]);
+        }
+        assert_eq!(c.cmd_str(&["BGREWRITEAOF"]), "+Background append only file rewriting started\r\n");
+        let port = s.port;
+        let writer = std::thread::spawn(move || {
+            let mut w = RawClient::connect(port);
+            for _ in 0..2_000 {
+                w.cmd(&["INCR", "counter"]);
+            }
+        });
+        writer.join().unwrap();
+        let info = wait_rewrites(&mut c, 1);
+        assert!(info.contains("aof_last_bgrewrite_status:ok\r\n"), "{info}");
+        assert_eq!(c.cmd_str(&["GET", "counter"]), "$4\r\n2500\r\n");
+        let m = manifest(&dir);
+        assert!(m.contains(".base.rdb seq 2 type b") && m.lines().count() == 2, "{m}");
+        // Files the new layout does not name are gone.
+        let files = std::fs::read_dir(dir.0.join("appendonlydir")).unwrap().count();
+        assert_eq!(files, 3, "{m}");
+        after = digest(&mut c);
+    }
+    let s = start_in(&dir, &["--appendonly", "yes"]);
+    let mut c = s.raw();
+    assert_eq!(digest(&mut c), after);
+    assert_eq!(c.cmd_str(&["GET", "counter"]), "$4\r\n2500\r\n");
+    drop(s);
+    let dir_arg = dir.0.display().to_string();
+    let redis = TestServer::start_redis_with(&["--dir", &dir_arg, "--appendonly", "yes", DEBUG, "yes"]);
+    let mut r = redis.raw();
+    assert_eq!(digest(&mut r), after, "redis-server loads the rewritten directory");
+}
+
+#[test]
+fn the_append_only_file_is_rewritten_when_it_doubles() {
+    let dir = temp_dir("aof-auto");
+    let s = start_in(&dir, &["--appendonly", "yes", "--auto-aof-rewrite-min-size", "1kb"]);
+    let mut c = s.raw();
+    for i in 0..200 {
+        c.cmd(&["SET", "k", &i.to_string()]);
+    }
+    wait_rewrites(&mut c, 1);
+    assert!(manifest(&dir).contains(".base.rdb"));
+    assert_eq!(c.cmd_str(&["GET", "k"]), "$3\r\n199\r\n");
+}

@@ -33,6 +33,9 @@ pub const BUSY_EVAL: &str = "BUSY Redis is busy running a script. You can only c
 pub const BUSY_FUNCTION: &str =
     "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 
+/// The owner id the housekeeping thread takes the world with; client ids count up from 1.
+pub const HOUSEKEEPER: u64 = u64::MAX;
+
 #[derive(Default)]
 pub struct Gate {
     /// Id of the client that has the world stopped; 0 when none has.
@@ -163,6 +166,22 @@ impl Gate {
                 }
             }
         }
+    }
+
+    /// Takes the world for the housekeeping thread (a save or rewrite begins its snapshot there):
+    /// false when a client holds it. Waits for every worker to leave the command it is in;
+    /// `release(HOUSEKEEPER)` gives it back.
+    pub fn stop_world_for_housekeeping(&self, workers: &[std::sync::Arc<WorkerStats>]) -> bool {
+        if self.owner.compare_exchange(0, HOUSEKEEPER, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            return false;
+        }
+        self.since_ms.store(now_ms(), Ordering::SeqCst);
+        for w in workers {
+            while w.active.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+        }
+        true
     }
 
     /// Marks what holds the world (a script sets this once it knows it is one).

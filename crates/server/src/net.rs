@@ -254,6 +254,7 @@ fn spawn_housekeeping(server: Arc<Server>) {
                 // writes are several commands), so it starts under the same flag as expiry.
                 if !server.gate.is_stopped() {
                     crate::persist::save_if_due(&server);
+                    crate::aof::rewrite::rewrite_if_due(&server);
                 }
                 server.gate.housekeeping_active.store(false, Ordering::SeqCst);
                 server.instant.sample(

@@ -33,6 +33,8 @@ pub struct SaveState {
     /// The write count (the workers' `dirty` sum) the last successful save covered.
     pub dirty_at_save: AtomicU64,
     pub saves: AtomicU64,
+    /// BGSAVE SCHEDULE asked while a rewrite held the snapshot: started once it is free.
+    pub scheduled: AtomicBool,
     /// Unix ms of the last failed attempt, so the save rules retry no sooner than Redis does.
     pub last_failure_ms: AtomicU64,
 }
@@ -47,6 +49,7 @@ impl SaveState {
             started_ms: AtomicU64::new(0),
             dirty_at_save: AtomicU64::new(0),
             saves: AtomicU64::new(0),
+            scheduled: AtomicBool::new(false),
             last_failure_ms: AtomicU64::new(0),
         }
     }
@@ -102,36 +105,27 @@ pub enum SaveError {
     Busy,
 }
 
-/// Starts a background save. The snapshot's instant is now: callers run this with the world
-/// stopped (the command is EXCLUSIVE) so no command is between its lock and its unlock.
-/// `done` runs on the writer thread with the outcome.
-pub fn start_save(
+/// Writes an RDB file of the keyspace as it is now to `path` on background threads, then runs
+/// `done` there with the outcome. The snapshot's instant is this call: callers run it with the
+/// world stopped (their command is EXCLUSIVE) so that no command is between its lock and its
+/// unlock. `aof_base` marks the file as an append-only file's base (Redis's `aof-base` aux).
+pub fn write_snapshot(
     server: &Arc<Server>,
-    done: impl FnOnce(Result<(), String>) + Send + 'static,
+    path: PathBuf,
+    aof_base: bool,
+    done: impl FnOnce(&Server, Result<(), String>) + Send + 'static,
 ) -> Result<(), SaveError> {
-    let state = &server.save;
-    if state.in_progress.swap(true, Ordering::AcqRel) {
-        return Err(SaveError::InProgress);
-    }
-    let (path, compress, checksum) = {
+    let (compress, checksum) = {
         let config = server.config.read();
         let yes = |name: &str| config.get_one(name).is_none_or(|v| v == "yes");
-        (
-            PathBuf::from(config.get_one("dbfilename").unwrap_or_else(|| "dump.rdb".into())),
-            yes("rdbcompression"),
-            yes("rdbchecksum"),
-        )
+        (yes("rdbcompression"), yes("rdbchecksum"))
     };
     let opts = EncodeOptions::new(compress, &server.keyspace.limits);
     let (tx, rx) = mpsc::channel();
     let libraries = server.scripting.library_codes();
-    let dirty = server.sum(|w| w.dirty.load(Ordering::Relaxed));
     if !server.keyspace.begin_snapshot(Arc::new(ShardEncoder { tx, opts })) {
-        state.in_progress.store(false, Ordering::Release);
         return Err(SaveError::Busy);
     }
-    let started = now_ms();
-    state.started_ms.store(started, Ordering::Relaxed);
     let owner = server.clone();
     let spawned = std::thread::Builder::new().name("roost-save".into()).spawn(move || {
         let server = owner;
@@ -139,7 +133,7 @@ pub fn start_save(
             let server = server.clone();
             std::thread::Builder::new().name("roost-snapshot".into()).spawn(move || server.keyspace.drive_snapshot())
         };
-        let aux = aux_fields();
+        let aux = aux_fields(aof_base);
         let result = match driver {
             Ok(driver) => {
                 let written = write_file(&path, rx, opts, checksum, &aux, &libraries);
@@ -152,6 +146,31 @@ pub fn start_save(
                 Err(format!("can't start the snapshot thread: {e}"))
             }
         };
+        done(&server, result);
+    });
+    if spawned.is_err() {
+        // The snapshot has begun and must end; nothing is written.
+        server.keyspace.drive_snapshot();
+        return Err(SaveError::Busy);
+    }
+    Ok(())
+}
+
+/// Starts a background save of `dbfilename` (BGSAVE, the save rules); `done` runs on the
+/// writer thread with the outcome, after INFO's figures are updated.
+pub fn start_save(
+    server: &Arc<Server>,
+    done: impl FnOnce(Result<(), String>) + Send + 'static,
+) -> Result<(), SaveError> {
+    let state = &server.save;
+    if state.in_progress.swap(true, Ordering::AcqRel) {
+        return Err(SaveError::InProgress);
+    }
+    let path = PathBuf::from(server.config.read().get_one("dbfilename").unwrap_or_else(|| "dump.rdb".into()));
+    let dirty = server.sum(|w| w.dirty.load(Ordering::Relaxed));
+    let started = now_ms();
+    state.started_ms.store(started, Ordering::Relaxed);
+    let begun = write_snapshot(server, path, false, move |server, result| {
         let state = &server.save;
         state.last_duration.store((now_ms().saturating_sub(started) / 1000) as i64, Ordering::Relaxed);
         state.started_ms.store(0, Ordering::Relaxed);
@@ -172,24 +191,22 @@ pub fn start_save(
         state.in_progress.store(false, Ordering::Release);
         done(result);
     });
-    if spawned.is_err() {
-        // The snapshot has begun and must end; nothing is written.
-        server.keyspace.drive_snapshot();
-        server.save.started_ms.store(0, Ordering::Relaxed);
-        server.save.in_progress.store(false, Ordering::Release);
-        return Err(SaveError::Busy);
+    if let Err(e) = begun {
+        state.started_ms.store(0, Ordering::Relaxed);
+        state.in_progress.store(false, Ordering::Release);
+        return Err(e);
     }
     Ok(())
 }
 
 /// The aux fields Redis 7.0 writes (without replication's, which Roost has none of).
-fn aux_fields() -> Vec<(Vec<u8>, Vec<u8>)> {
+fn aux_fields(aof_base: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
     vec![
         (b"redis-ver".to_vec(), roost_config::REDIS_VERSION.as_bytes().to_vec()),
         (b"redis-bits".to_vec(), b"64".to_vec()),
         (b"ctime".to_vec(), (now_ms() / 1000).to_string().into_bytes()),
         (b"used-mem".to_vec(), crate::alloc::used_memory().to_string().into_bytes()),
-        (b"aof-base".to_vec(), b"0".to_vec()),
+        (b"aof-base".to_vec(), if aof_base { b"1".to_vec() } else { b"0".to_vec() }),
     ]
 }
 
@@ -301,11 +318,17 @@ pub fn changes_since_save(server: &Server) -> u64 {
 const RETRY_AFTER_FAILURE_MS: u64 = 5_000;
 
 /// Starts a background save when a `save` rule is met (at least `changes` writes and `seconds`
-/// since the last save), as Redis's cron does. Called by housekeeping, with the world running
-/// but no world-stopping command in progress.
+/// since the last save), as Redis's cron does, or one BGSAVE SCHEDULE asked for. Called by
+/// housekeeping.
 pub fn save_if_due(server: &Arc<Server>) {
     let state = &server.save;
-    if state.in_progress() {
+    if state.in_progress() || server.aof.rewrite.running() {
+        return;
+    }
+    if state.scheduled.swap(false, Ordering::Relaxed) {
+        if start_between_commands(server) {
+            log::log('*', "Background saving started");
+        }
         return;
     }
     let rules = save_rules(&server.config.read().get_one("save").unwrap_or_default());
@@ -320,10 +343,21 @@ pub fn save_if_due(server: &Arc<Server>) {
     let since = (now / 1000).saturating_sub(state.last_save.load(Ordering::Relaxed));
     if let Some((secs, n)) = rules.iter().find(|(secs, n)| changes >= *n && since >= *secs) {
         log::log('*', &format!("{n} changes in {secs} seconds. Saving..."));
-        if start_save(server, |_| {}).is_ok() {
+        if start_between_commands(server) {
             log::log('*', "Background saving started");
         }
     }
+}
+
+/// Starts a background save from housekeeping with the world stopped for the instant it
+/// begins, so that no command (a script's several writes) is cut in two.
+fn start_between_commands(server: &Arc<Server>) -> bool {
+    if !server.gate.stop_world_for_housekeeping(&server.workers) {
+        return false;
+    }
+    let started = start_save(server, |_| {}).is_ok();
+    server.gate.release(crate::gate::HOUSEKEEPER);
+    started
 }
 
 /// Whether writes must be refused because the last background save failed while save rules

@@ -76,12 +76,21 @@ impl TestServer {
 
     /// Like `start_redis`, with `extra` arguments appended (e.g. `--enable-debug-command yes`).
     pub fn start_redis_with(extra: &[&str]) -> TestServer {
-        Self::spawn("redis-server", |port| {
+        let server = Self::spawn("redis-server", |port| {
             let mut cmd = Command::new(redis_server_path());
             cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
             cmd.args(extra);
             cmd
-        })
+        });
+        // redis-server answers while it is still loading its files (DEBUG DIGEST included, on
+        // a partial dataset): wait until it says it is done.
+        let mut c = server.raw();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !c.cmd_str(&["INFO", "persistence"]).contains("loading:0\r\n") {
+            assert!(Instant::now() < deadline, "redis-server never finished loading");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        server
     }
 
     /// Tries a few free ports: another test may grab the same one between our check and bind.

@@ -13,6 +13,7 @@
 //! thread and enter the log together, wrapped in MULTI/EXEC when there are several.
 
 pub mod load;
+pub mod rewrite;
 mod rewrite_argv;
 mod writer;
 
@@ -128,6 +129,8 @@ pub struct Aof {
     writer_started: AtomicBool,
     /// Only one switch of appendonly at a time.
     switching: Mutex<()>,
+    /// BGREWRITEAOF and the automatic rewrite.
+    pub rewrite: rewrite::RewriteState,
 }
 
 impl Default for Aof {
@@ -158,6 +161,7 @@ impl Aof {
             files: Mutex::new(Files::default()),
             writer_started: AtomicBool::new(false),
             switching: Mutex::new(()),
+            rewrite: rewrite::RewriteState::new(),
         }
     }
 

@@ -3,6 +3,7 @@
 use roost_resp::Args;
 
 use super::BASE;
+use crate::aof::rewrite::RewriteError;
 use crate::command::{flags::*, CommandSpec};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
@@ -10,7 +11,8 @@ use crate::error::{CmdError, CmdResult};
 pub const BGREWRITEAOF: CommandSpec = CommandSpec {
     name: "bgrewriteaof",
     arity: 1,
-    flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+    // EXCLUSIVE: the rewrite's instant is taken with every other worker between commands.
+    flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING | EXCLUSIVE,
     acl: &["@admin", "@slow", "@dangerous"],
     group: "server",
     since: "1.0.0",
@@ -19,8 +21,19 @@ pub const BGREWRITEAOF: CommandSpec = CommandSpec {
     ..BASE
 };
 
-/// The rewrite needs a fork-less point-in-time snapshot to build its base from; until that
-/// exists the incremental files only grow (docs/persistence.md).
-fn bgrewriteaof(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    Err(CmdError::msg("ERR BGREWRITEAOF is not supported yet: Roost does not rewrite the append-only file"))
+fn bgrewriteaof(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    match crate::aof::rewrite::start(ctx.server) {
+        Ok(()) => ctx.reply.simple(b"Background append only file rewriting started"),
+        Err(RewriteError::Scheduled) => ctx.reply.simple(b"Background append only file rewriting scheduled"),
+        Err(RewriteError::AlreadyRunning) => {
+            return Err(CmdError::msg("ERR Background append only file rewriting already in progress"))
+        }
+        Err(RewriteError::Failed(e)) => {
+            crate::log::log(crate::log::WARNING, &format!("Can't rewrite the append only file: {e}"));
+            return Err(CmdError::msg(
+                "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.",
+            ));
+        }
+    }
+    Ok(())
 }

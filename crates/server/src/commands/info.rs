@@ -205,13 +205,9 @@ fn section(ctx: &Ctx, name: &str, out: &mut String) {
             field!("rdb_last_load_keys_expired", 0);
             field!("rdb_last_load_keys_loaded", 0);
             field!("aof_enabled", s.aof.is_on() as u8);
-            field!("aof_rewrite_in_progress", 0);
-            field!("aof_rewrite_scheduled", 0);
-            field!("aof_last_rewrite_time_sec", -1);
-            field!("aof_current_rewrite_time_sec", -1);
-            field!("aof_last_bgrewrite_status", "ok");
-            field!("aof_rewrites", 0);
-            field!("aof_rewrites_consecutive_failures", 0);
+            for (name, value) in s.aof.rewrite.info_fields() {
+                field!(name, value);
+            }
             field!("aof_last_write_status", if s.aof.last_write_ok() { "ok" } else { "err" });
             field!("aof_last_cow_size", 0);
             field!("module_fork_in_progress", 0);

@@ -59,7 +59,10 @@ fn bgsave(ctx: &mut Ctx, args: &Args) -> CmdResult {
     match persist::start_save(ctx.server, |_| {}) {
         Ok(()) => ctx.reply.simple(b"Background saving started"),
         Err(SaveError::InProgress) => return Err(CmdError::msg("ERR Background save already in progress")),
-        Err(SaveError::Busy) if schedule => ctx.reply.simple(b"Background saving scheduled"),
+        Err(SaveError::Busy) if schedule => {
+            ctx.server.save.scheduled.store(true, std::sync::atomic::Ordering::Relaxed);
+            ctx.reply.simple(b"Background saving scheduled")
+        }
         Err(SaveError::Busy) => {
             return Err(CmdError::msg("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."))
         }
