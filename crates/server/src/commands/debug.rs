@@ -281,7 +281,7 @@ fn object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
             address,
             refcount,
             e.value.encoding(),
-            serialized_len(&e.value, compress),
+            serialized_len(&e.value, compress, &ctx.server.keyspace.limits),
             lru,
             lru_idle(now, lru)
         )
@@ -290,187 +290,12 @@ fn object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     Ok(())
 }
 
-/// The bytes a value takes in an RDB file, as DEBUG OBJECT's serializedlength reports it.
-fn serialized_len(value: &Value, compress: bool) -> usize {
-    match value {
-        Value::Str(s) => match s {
-            StrValue::Int(v) => int_serialized_len(*v),
-            other => {
-                let mut scratch = [0u8; 20];
-                string_serialized_len(other.bytes(&mut scratch), compress)
-            }
-        },
-        // Each data type adds its own RDB size here as it arrives.
-        #[allow(unreachable_patterns)]
-        _ => 0,
-    }
-}
-
-/// RDB's length prefix: 1, 2, 5 or 9 bytes.
-fn rdb_len_size(n: usize) -> usize {
-    if n < 1 << 6 {
-        1
-    } else if n < 1 << 14 {
-        2
-    } else if n as u64 <= u32::MAX as u64 {
-        5
-    } else {
-        9
-    }
-}
-
-/// Integers within 32 bits are stored in RDB as a type byte and 1, 2 or 4 bytes.
-fn small_int_size(v: i64) -> Option<usize> {
-    if (i8::MIN as i64..=i8::MAX as i64).contains(&v) {
-        Some(2)
-    } else if (i16::MIN as i64..=i16::MAX as i64).contains(&v) {
-        Some(3)
-    } else if (i32::MIN as i64..=i32::MAX as i64).contains(&v) {
-        Some(5)
-    } else {
-        None
-    }
-}
-
-fn int_serialized_len(v: i64) -> usize {
-    small_int_size(v).unwrap_or_else(|| {
-        let digits = v.to_string().len();
-        rdb_len_size(digits) + digits
-    })
-}
-
-fn string_serialized_len(s: &[u8], compress: bool) -> usize {
-    // Short strings that are canonical integers take the integer form.
-    if s.len() <= 11 {
-        if let Some(size) = std::str::from_utf8(s)
-            .ok()
-            .and_then(|t| t.parse::<i64>().ok())
-            .filter(|v| v.to_string().as_bytes() == s)
-            .and_then(small_int_size)
-        {
-            return size;
-        }
-    }
-    // Longer strings are stored LZF-compressed when that saves at least four bytes.
-    if compress && s.len() > 20 {
-        if let Some(packed) = lzf_compressed_len(s, s.len() - 4) {
-            return 1 + rdb_len_size(packed) + rdb_len_size(s.len()) + packed;
-        }
-    }
-    rdb_len_size(s.len()) + s.len()
-}
-
-/// The size LZF compression (as Redis's bundled liblzf configures it: 16-bit hash, the
-/// "very fast" variant) gives `input`, or None when it does not fit `out_len` bytes. Only the
-/// length matters here, but it is found by producing the exact output, so it matches the
-/// compressor's choices byte for byte.
-fn lzf_compressed_len(input: &[u8], out_len: usize) -> Option<usize> {
-    const HLOG: u32 = 16;
-    const HSIZE: usize = 1 << HLOG;
-    const MAX_LIT: usize = 1 << 5;
-    const MAX_OFF: usize = 1 << 13;
-    const MAX_REF: usize = (1 << 8) + (1 << 3);
-    let idx = |h: u32| ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1);
-    let n = input.len();
-    if n < 3 || out_len == 0 {
-        return None;
-    }
-    // Positions are stored as offsets; 0 doubles as "empty", so position 0 is never a match
-    // source, exactly as in liblzf.
-    let mut htab = vec![0u32; HSIZE];
-    let mut out = vec![0u8; out_len + 8];
-    let (mut ip, mut op, mut lit) = (0usize, 1usize, 0usize);
-    let mut hval: u32 = (u32::from(input[0]) << 8) | u32::from(input[1]);
-    while ip + 2 < n {
-        hval = (hval << 8) | u32::from(input[ip + 2]);
-        let slot = idx(hval);
-        let r = htab[slot] as usize;
-        htab[slot] = ip as u32;
-        let off = ip.wrapping_sub(r).wrapping_sub(1);
-        if off < MAX_OFF && r > 0 && input[r + 2] == input[ip + 2] && input[r..r + 2] == input[ip..ip + 2] {
-            let mut len = 2;
-            let maxlen = (n - ip - len).min(MAX_REF);
-            if op + 4 >= out_len && op - usize::from(lit == 0) + 4 >= out_len {
-                return None;
-            }
-            out[op - lit - 1] = (lit as u8).wrapping_sub(1);
-            op -= usize::from(lit == 0);
-            // The first sixteen steps are unrolled in liblzf without the maxlen bound; they are
-            // repeated here the same way so the match lengths agree.
-            let mut done = false;
-            if maxlen > 16 {
-                for _ in 0..16 {
-                    len += 1;
-                    if input[r + len] != input[ip + len] {
-                        done = true;
-                        break;
-                    }
-                }
-            }
-            if !done {
-                loop {
-                    len += 1;
-                    if !(len < maxlen && input[r + len] == input[ip + len]) {
-                        break;
-                    }
-                }
-            }
-            len -= 2;
-            ip += 1;
-            if len < 7 {
-                out[op] = ((off >> 8) + (len << 5)) as u8;
-                op += 1;
-            } else {
-                out[op] = ((off >> 8) + (7 << 5)) as u8;
-                out[op + 1] = (len - 7) as u8;
-                op += 2;
-            }
-            out[op] = off as u8;
-            op += 2;
-            lit = 0;
-            ip += len + 1;
-            if ip + 2 >= n {
-                break;
-            }
-            ip -= 2;
-            hval = (u32::from(input[ip]) << 8) | u32::from(input[ip + 1]);
-            for _ in 0..2 {
-                hval = (hval << 8) | u32::from(input[ip + 2]);
-                htab[idx(hval)] = ip as u32;
-                ip += 1;
-            }
-        } else {
-            if op >= out_len {
-                return None;
-            }
-            lit += 1;
-            out[op] = input[ip];
-            op += 1;
-            ip += 1;
-            if lit == MAX_LIT {
-                out[op - lit - 1] = (lit - 1) as u8;
-                lit = 0;
-                op += 1;
-            }
-        }
-    }
-    if op + 3 > out_len {
-        return None;
-    }
-    while ip < n {
-        lit += 1;
-        out[op] = input[ip];
-        op += 1;
-        ip += 1;
-        if lit == MAX_LIT {
-            out[op - lit - 1] = (lit - 1) as u8;
-            lit = 0;
-            op += 1;
-        }
-    }
-    out[op - lit - 1] = (lit as u8).wrapping_sub(1);
-    op -= usize::from(lit == 0);
-    Some(op)
+/// The bytes a value takes in an RDB file (without its type byte), as DEBUG OBJECT's
+/// serializedlength reports it: measured by encoding it, so it is what SAVE writes.
+fn serialized_len(value: &Value, compress: bool, limits: &roost_store::EncodingLimits) -> usize {
+    let mut out = Vec::new();
+    roost_store::rdb::write_object(&mut out, value, &roost_store::rdb::EncodeOptions::new(compress, limits));
+    out.len() - 1
 }
 
 type Digest = [u8; 20];
@@ -675,19 +500,22 @@ mod tests {
     #[test]
     fn serialized_lengths_match_redis() {
         // Values measured with DEBUG OBJECT on redis-server 7.0.
-        assert_eq!(string_serialized_len(&[b'a'; 100], true), 13);
-        assert_eq!(string_serialized_len("ab".repeat(15).as_bytes(), true), 13);
-        assert_eq!(string_serialized_len(b"bar", true), 4);
-        assert_eq!(string_serialized_len(b"1123", true), 3);
-        assert_eq!(string_serialized_len(b"01", true), 3);
-        assert_eq!(string_serialized_len(b"", true), 1);
-        assert_eq!(int_serialized_len(100), 2);
-        assert_eq!(int_serialized_len(12345), 3);
-        assert_eq!(int_serialized_len(-5), 2);
-        assert_eq!(int_serialized_len(99_999_999_999), 12);
-        assert_eq!(int_serialized_len(123_456_789_012), 13);
+        let len = |s: &[u8]| {
+            serialized_len(&Value::Str(StrValue::from_bytes(s)), true, &roost_store::EncodingLimits::default())
+        };
+        assert_eq!(len(&[b'a'; 100]), 13);
+        assert_eq!(len("ab".repeat(15).as_bytes()), 13);
+        assert_eq!(len(b"bar"), 4);
+        assert_eq!(len(b"1123"), 3);
+        assert_eq!(len(b"01"), 3);
+        assert_eq!(len(b""), 1);
+        assert_eq!(len(b"100"), 2);
+        assert_eq!(len(b"12345"), 3);
+        assert_eq!(len(b"-5"), 2);
+        assert_eq!(len(b"99999999999"), 12);
+        assert_eq!(len(b"123456789012"), 13);
         let random = b"iy0fqhdmsn7mtgwg7lk9u7ew4n7pwmv7dtj9wd2cs0ykctzpq2f3iu0cq7ft";
-        assert_eq!(string_serialized_len(random, true), 61);
+        assert_eq!(len(random), 61);
     }
 
     #[test]
