@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# BGSAVE under a steady write load, Roost (fork-less snapshot) vs redis-server (fork), in one run:
+# the peak of the server's extra private memory during the save (all its processes, so Redis's
+# forked child counts: /proc/PID/smaps_rollup Private_Clean + Private_Dirty) as a fraction of
+# the dataset, the write throughput during the save vs just before it, the save's duration, and
+# the time each takes to start with the file it wrote.
+#
+# Usage: scripts/snapshot-vs-redis.sh [keys] [value-bytes]   (default 2000000 keys of 400 bytes,
+# about 1 GB). Servers use their default threads; nothing is pinned (the point is memory).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KEYS=${1:-2000000}
+VALUE=${2:-400}
+for tool in redis-server redis-cli redis-benchmark python3; do
+  command -v "$tool" >/dev/null || { echo "$tool is required (apt-get install -y redis-server redis-tools python3)" >&2; exit 1; }
+done
+cargo build --release -q -p roost
+python3 - "$KEYS" "$VALUE" <<'PY'
+import os, shutil, socket, subprocess, sys, tempfile, time
+
+KEYS, VALUE = int(sys.argv[1]), int(sys.argv[2])
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+def private_kb(pid):
+    try:
+        text = open(f"/proc/{pid}/smaps_rollup").read()
+    except OSError:
+        return 0
+    return sum(int(l.split()[1]) for l in text.splitlines() if l.startswith(("Private_Clean:", "Private_Dirty:")))
+
+def family_kb(pid):
+    """The server and its children (Redis's forked saver)."""
+    kids = []
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            kids += [int(x) for x in open(f"/proc/{pid}/task/{t}/children").read().split()]
+    except OSError:
+        pass
+    return private_kb(pid) + sum(private_kb(k) for k in kids)
+
+def info(port, section):
+    out = subprocess.run(["redis-cli", "-p", str(port), "info", section], capture_output=True, text=True).stdout
+    return dict(l.split(":", 1) for l in out.splitlines() if ":" in l)
+
+def wait_ready(port, proc, deadline=600):
+    end = time.time() + deadline
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise SystemExit("server exited")
+        r = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True).stdout
+        if "PONG" in r and info(port, "persistence").get("loading") == "0":
+            return
+        time.sleep(0.02)
+    raise SystemExit("server did not start")
+
+def start(kind, port, d):
+    if kind == "roost":
+        cmd = ["target/release/roost", "server", "--port", str(port), "--bind", "127.0.0.1", "--dir", d]
+    else:
+        cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", d, "--save", "", "--appendonly", "no"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+def commands(port):
+    return int(info(port, "stats")["total_commands_processed"])
+
+def measure(kind):
+    d = tempfile.mkdtemp(prefix=f"snapshot-{kind}-")
+    port = free_port()
+    p = start(kind, port, d)
+    try:
+        wait_ready(port, p)
+        subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n", str(KEYS), "-r", str(KEYS),
+                        "-d", str(VALUE), "-P", "32", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dataset = int(info(port, "memory")["used_memory"])
+        # A steady write load on the same keys for the rest of the measurement.
+        load = subprocess.Popen(["redis-benchmark", "-p", str(port), "-t", "set", "-n", str(KEYS * 100), "-r", str(KEYS),
+                                 "-d", str(VALUE), "-P", "16", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        c0, t0 = commands(port), time.time()
+        time.sleep(2.0)
+        before_rate = (commands(port) - c0) / (time.time() - t0)
+        before_mem = family_kb(p.pid)
+        c1, t1 = commands(port), time.time()
+        subprocess.run(["redis-cli", "-p", str(port), "bgsave"], capture_output=True)
+        peak = before_mem
+        while True:
+            peak = max(peak, family_kb(p.pid))
+            if time.time() - t1 > 0.2 and info(port, "persistence").get("rdb_bgsave_in_progress") == "0":
+                break
+            time.sleep(0.005)
+        saved = time.time() - t1
+        during_rate = (commands(port) - c1) / saved
+        load.kill()
+        ok = info(port, "persistence").get("rdb_last_bgsave_status")
+    finally:
+        p.kill(); p.wait()
+    size = os.path.getsize(os.path.join(d, "dump.rdb"))
+    port = free_port()
+    t = time.time()
+    p = start(kind, port, d)
+    try:
+        wait_ready(port, p)
+        load_secs = time.time() - t
+    finally:
+        p.kill(); p.wait()
+        shutil.rmtree(d, ignore_errors=True)
+    extra = (peak - before_mem) * 1024
+    return dict(dataset=dataset, extra=extra, frac=extra / dataset, before=before_rate, during=during_rate,
+                save=saved, load=load_secs, size=size, ok=ok)
+
+print(f"BGSAVE under a SET load: {KEYS} keys of {VALUE} bytes")
+rows = {k: measure(k) for k in ("roost", "redis")}
+print(f"{'server':<8}{'dataset MB':>12}{'extra MB':>10}{'extra/data':>12}{'writes/s before':>17}{'during':>10}{'ratio':>7}{'save s':>8}{'load s':>8}{'file MB':>9}")
+for k, r in rows.items():
+    print(f"{k:<8}{r['dataset']/1e6:>12.0f}{r['extra']/1e6:>10.0f}{r['frac']*100:>11.1f}%{r['before']:>17,.0f}{r['during']:>10,.0f}"
+          f"{r['during']/max(r['before'],1):>7.2f}{r['save']:>8.2f}{r['load']:>8.2f}{r['size']/1e6:>9.0f}  save status: {r['ok']}")
+PY
