@@ -597,7 +597,9 @@ fn world_needed(ctx: &Ctx, spec: &CommandSpec, args: &Args) -> Option<Holder> {
     if spec.has(flags::EXCLUSIVE) {
         return Some(match spec.name {
             "fcall" | "fcall_ro" => Holder::Function,
-            _ => Holder::Eval,
+            "eval" | "evalsha" | "eval_ro" | "evalsha_ro" => Holder::Eval,
+            // SAVE, BGSAVE, BGREWRITEAOF: others wait, they are not told a script is busy.
+            _ => Holder::Transaction,
         });
     }
     if spec.name == "config|set" && crate::aof::config_set_switches(args) {
