@@ -342,7 +342,12 @@ async fn refresh(pool: &PoolShared) -> Result<(), String> {
     drop(view);
     let mut errors = Vec::new();
     for addr in candidates {
-        let reply = match tokio::time::timeout(timeout, query(&addr, auth.as_deref(), &[b"CLUSTER", b"SLOTS"])).await {
+        let reply = match tokio::time::timeout(
+            timeout,
+            query(&addr, auth.as_deref(), &[b"CLUSTER", b"SLOTS"], MAX_REPLY),
+        )
+        .await
+        {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 errors.push(format!("{addr}: {e}"));
@@ -384,8 +389,14 @@ async fn refresh(pool: &PoolShared) -> Result<(), String> {
 }
 
 /// Sends one command on a connection of its own (after `AUTH` with a password) and returns its
-/// reply's bytes.
-async fn query(addr: &ServerAddr, auth: Option<&str>, cmd: &[&[u8]]) -> Result<Vec<u8>, String> {
+/// reply's bytes; a reply longer than `max_reply` is refused. The slot-map refresh and the
+/// health check both talk to servers this way.
+pub(crate) async fn query(
+    addr: &ServerAddr,
+    auth: Option<&str>,
+    cmd: &[&[u8]],
+    max_reply: usize,
+) -> Result<Vec<u8>, String> {
     let (mut rd, mut wr) = connect(addr).await.map_err(str::to_string)?;
     let mut req = Vec::new();
     if let Some(pw) = auth {
@@ -405,7 +416,7 @@ async fn query(addr: &ServerAddr, auth: Option<&str>, cmd: &[&[u8]]) -> Result<V
             Ok(None) => {}
             Err(_) => return Err("unparseable reply".into()),
         }
-        if buf.len() > MAX_REPLY {
+        if buf.len() > max_reply {
             return Err("reply too long".into());
         }
         match rd.read_buf(&mut buf).await {

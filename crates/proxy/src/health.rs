@@ -11,13 +11,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-use crate::backend::connect;
 use crate::config::ServerAddr;
 use crate::log;
 use crate::pool::{PoolShared, Server};
-use crate::reply::{encode_command, reply_len};
 
 /// How long a probe may take when the pool sets no `timeout`.
 const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -71,42 +67,12 @@ async fn probe_and_readmit(pool: Arc<PoolShared>, server: Arc<Server>, auth: Opt
 
 /// `Ok` when the server answers `PING` with `+PONG` (and accepts the password first).
 pub async fn probe(addr: &ServerAddr, auth: Option<&str>) -> Result<(), String> {
-    let (mut rd, mut wr) = connect(addr).await.map_err(str::to_string)?;
-    let mut req = Vec::new();
-    if let Some(pw) = auth {
-        encode_command(&mut req, [&b"AUTH"[..], pw.as_bytes()].into_iter());
-    }
-    encode_command(&mut req, [&b"PING"[..]].into_iter());
-    wr.write_all(&req).await.map_err(|e| e.to_string())?;
-    let mut buf = Vec::with_capacity(256);
-    let mut replies: Vec<Vec<u8>> = Vec::new();
-    let want = if auth.is_some() { 2 } else { 1 };
-    while replies.len() < want {
-        match reply_len(&buf) {
-            Ok(Some(n)) => {
-                replies.push(buf.drain(..n).collect());
-                continue;
-            }
-            Ok(None) => {}
-            Err(_) => return Err("unparseable reply".into()),
-        }
-        // A PING reply is a few bytes; anything long is not a Redis answering PING.
-        if buf.len() > 64 * 1024 {
-            return Err("reply too long".into());
-        }
-        match rd.read_buf(&mut buf).await {
-            Ok(0) => return Err("connection closed".into()),
-            Ok(_) => {}
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    if auth.is_some() && replies[0] != b"+OK\r\n" {
-        return Err(format!("AUTH answered {}", String::from_utf8_lossy(replies[0].trim_ascii_end())));
-    }
-    match replies.last() {
-        Some(r) if r == b"+PONG\r\n" => Ok(()),
-        Some(r) => Err(format!("PING answered {}", String::from_utf8_lossy(r.trim_ascii_end()))),
-        None => Err("no reply".into()),
+    // A PING reply is a few bytes; anything long is not a Redis answering PING.
+    let reply = crate::cluster::query(addr, auth, &[b"PING"], 64 * 1024).await?;
+    if reply == b"+PONG\r\n" {
+        Ok(())
+    } else {
+        Err(format!("PING answered {}", String::from_utf8_lossy(reply.trim_ascii_end())))
     }
 }
 
