@@ -99,35 +99,55 @@ fn save_then_restart_loads_the_same_dataset() {
 }
 
 /// Writes made while a BGSAVE runs are not in its file: the file is the instant BGSAVE began.
+/// Enough keys that every shard is captured in several steps, values long enough to be
+/// compressed, and changes, deletions and new keys racing the capture.
 #[test]
 fn bgsave_is_a_point_in_time_image_despite_concurrent_writes() {
+    const KEYS: usize = 160_000;
     let dir = temp_dir("rdb-bgsave");
     let before;
     {
         let s = start_in(&dir, &["--threads", "2"]);
         let mut c = s.raw();
-        for i in 0..20_000 {
-            c.send(&encode(&[b"SET", format!("k{i}").as_bytes(), b"before"]));
-        }
-        for _ in 0..20_000 {
-            c.read_reply();
+        let filler = "x".repeat(60);
+        for chunk in (0..KEYS).collect::<Vec<_>>().chunks(10_000) {
+            for i in chunk {
+                c.send(&encode(&[b"SET", format!("k{i}").as_bytes(), format!("before-{i}-{filler}").as_bytes()]));
+            }
+            for _ in chunk {
+                c.read_reply();
+            }
         }
         before = digest(&mut c);
         // The save's instant is the BGSAVE; every write below comes after it, while the save
         // is still capturing shards.
         assert_eq!(c.cmd_str(&["BGSAVE"]), "+Background saving started\r\n");
         let port = s.port;
-        let writer = std::thread::spawn(move || {
-            let mut w = RawClient::connect(port);
-            for i in 0..20_000 {
-                w.send(&encode(&[b"SET", format!("k{i}").as_bytes(), b"after"]));
-                w.send(&encode(&[b"SET", format!("new{i}").as_bytes(), b"after"]));
-            }
-            for _ in 0..40_000 {
-                w.read_reply();
-            }
-        });
-        writer.join().unwrap();
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                std::thread::spawn(move || {
+                    let mut c = RawClient::connect(port);
+                    for chunk in (w..KEYS).step_by(2).collect::<Vec<_>>().chunks(5_000) {
+                        for i in chunk {
+                            let key = format!("k{i}");
+                            match i % 5 {
+                                0 => c.send(&encode(&[b"DEL", key.as_bytes()])),
+                                1 => c.send(&encode(&[b"APPEND", key.as_bytes(), b"-after"])),
+                                2 => c.send(&encode(&[b"EXPIRE", key.as_bytes(), b"1000"])),
+                                _ => c.send(&encode(&[b"SET", key.as_bytes(), b"after"])),
+                            }
+                            c.send(&encode(&[b"SET", format!("new{i}").as_bytes(), b"after"]));
+                        }
+                        for _ in 0..chunk.len() * 2 {
+                            c.read_reply();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
         wait_saved(&mut c, 1);
         assert_ne!(digest(&mut c), before, "the writes did happen");
     }

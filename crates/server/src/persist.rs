@@ -11,11 +11,12 @@
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
 use roost_store::rdb::{put_key, put_select_db, EncodeOptions, Reader, Record, Writer};
-use roost_store::{now_ms, Shard, ShardSink};
+use roost_store::snapshot::SnapshotKey;
+use roost_store::{now_ms, ShardSink};
 
 use crate::log;
 use crate::server::Server;
@@ -71,31 +72,87 @@ impl SaveState {
     }
 }
 
-/// Encodes each captured shard into RDB records and queues them for the writer.
+/// The most encoded bytes the driver lets queue up for the writer before it waits: the bound
+/// on a save's buffers when the disk is slower than encoding. Writers changing keys never wait.
+const MAX_QUEUED_BYTES: usize = 8 << 20;
+
+/// How long the writer sleeps when it finds the queue empty.
+const WRITER_POLL: std::time::Duration = std::time::Duration::from_micros(500);
+
+/// Encodes the snapshot's keys into RDB records and queues them for the writer.
 struct ShardEncoder {
     tx: mpsc::Sender<Vec<u8>>,
     opts: EncodeOptions,
+    /// Bytes queued and not yet written; the writer thread subtracts what it writes.
+    queued: Arc<AtomicUsize>,
+    /// Set when the writer stops reading (done or failed), so pacing never waits on it.
+    writer_gone: Arc<AtomicBool>,
+}
+
+impl ShardEncoder {
+    fn send(&self, chunk: Vec<u8>) {
+        self.queued.fetch_add(chunk.len(), Ordering::Relaxed);
+        // A writer that gave up (a failed disk) has dropped the receiver; the snapshot still
+        // has to finish, so the error is not this thread's to act on.
+        let _ = self.tx.send(chunk);
+    }
 }
 
 impl ShardSink for ShardEncoder {
-    fn shard(&self, _idx: usize, shard: &Shard) {
+    fn keys(&self, db: usize, sizes: (usize, usize), keys: &mut dyn Iterator<Item = SnapshotKey<'_>>) {
         let mut out = Vec::new();
-        for (db, table) in shard.tables().iter().enumerate() {
-            if table.is_empty() {
-                continue;
+        for (key, entry, expire_at) in keys {
+            if out.is_empty() {
+                put_select_db(&mut out, db, sizes.0 as u64, sizes.1 as u64);
             }
-            put_select_db(&mut out, db, table.len() as u64, table.volatile_len() as u64);
-            for (key, entry, expire_at) in table.iter() {
-                let expire = (expire_at != 0).then_some(expire_at);
-                put_key(&mut out, key.as_bytes(), &entry.value, expire, &self.opts);
-            }
+            let expire = (expire_at != 0).then_some(expire_at);
+            put_key(&mut out, key.as_bytes(), &entry.value, expire, &self.opts);
         }
         if !out.is_empty() {
-            // A writer that gave up (a failed disk) has dropped the receiver; the snapshot still
-            // has to finish, so the error is not this thread's to act on.
-            let _ = self.tx.send(out);
+            self.send(out);
         }
     }
+
+    fn changing(&self, db: usize, (key, entry, expire_at): SnapshotKey<'_>) {
+        // Written without compression: LZF is most of encoding's cost, and this runs on a
+        // worker in the middle of a command. The file is as valid, a little larger.
+        let mut out = Vec::new();
+        put_select_db(&mut out, db, 0, 0);
+        let opts = EncodeOptions { compress: false, ..self.opts };
+        put_key(&mut out, key.as_bytes(), &entry.value, (expire_at != 0).then_some(expire_at), &opts);
+        self.send(out);
+    }
+
+    fn pace(&self) {
+        // Bounded by the writer: it either drains the queue or sets `writer_gone`.
+        while self.queued.load(Ordering::Relaxed) > MAX_QUEUED_BYTES && !self.writer_gone.load(Ordering::Acquire) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+}
+
+/// Moves the calling thread into the idle scheduling class (`idle`) or back to the normal one.
+/// In the idle class the save's encoding and writing run in the time commands leave over
+/// instead of taking it from them: a worker that wakes up preempts them at once.
+fn run_when_idle(idle: bool) {
+    let param = libc::sched_param { sched_priority: 0 };
+    let policy = if idle { libc::SCHED_IDLE } else { libc::SCHED_OTHER };
+    // SAFETY: a plain syscall on the calling thread (pid 0); a failure only leaves the policy
+    // as it was.
+    unsafe {
+        libc::sched_setscheduler(0, policy, &param);
+    }
+}
+
+/// How a save shares the cores with commands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SavePace {
+    /// A background save (BGSAVE, the save rules, a rewrite): its threads run in the time
+    /// commands leave over, the writer catching up at normal priority only when its queue
+    /// passes its bound.
+    Background,
+    /// Someone waits for it (SAVE, shutdown): normal priority throughout.
+    Now,
 }
 
 /// Why a save could not start.
@@ -113,6 +170,7 @@ pub fn write_snapshot(
     server: &Arc<Server>,
     path: PathBuf,
     aof_base: bool,
+    pace: SavePace,
     done: impl FnOnce(&Server, Result<(), String>) + Send + 'static,
 ) -> Result<(), SaveError> {
     let (compress, checksum) = {
@@ -123,7 +181,10 @@ pub fn write_snapshot(
     let opts = EncodeOptions::new(compress, &server.keyspace.limits);
     let (tx, rx) = mpsc::channel();
     let libraries = server.scripting.library_codes();
-    if !server.keyspace.begin_snapshot(Arc::new(ShardEncoder { tx, opts })) {
+    let queued = Arc::new(AtomicUsize::new(0));
+    let writer_gone = Arc::new(AtomicBool::new(false));
+    let encoder = ShardEncoder { tx, opts, queued: queued.clone(), writer_gone: writer_gone.clone() };
+    if !server.keyspace.begin_snapshot(Arc::new(encoder)) {
         return Err(SaveError::Busy);
     }
     let owner = server.clone();
@@ -131,12 +192,26 @@ pub fn write_snapshot(
         let server = owner;
         let driver = {
             let server = server.clone();
-            std::thread::Builder::new().name("roost-snapshot".into()).spawn(move || server.keyspace.drive_snapshot())
+            std::thread::Builder::new().name("roost-snapshot".into()).spawn(move || {
+                // Writers changing keys the driver has not reached hand those keys over
+                // themselves, so a driver kept waiting shifts work to them gradually rather
+                // than stalling anything.
+                if pace == SavePace::Background {
+                    run_when_idle(true);
+                }
+                server.keyspace.drive_snapshot()
+            })
         };
         let aux = aux_fields(aof_base);
         let result = match driver {
             Ok(driver) => {
-                let written = write_file(&path, rx, opts, checksum, &aux, &libraries);
+                let incoming = Incoming { rx, queued, pace };
+                let written = write_file(&path, incoming, opts, checksum, &aux, &libraries);
+                if pace == SavePace::Background {
+                    // What follows (`done`: a rewrite's manifest, a reply) is waited for.
+                    run_when_idle(false);
+                }
+                writer_gone.store(true, Ordering::Release);
                 let _ = driver.join();
                 written
             }
@@ -157,9 +232,11 @@ pub fn write_snapshot(
 }
 
 /// Starts a background save of `dbfilename` (BGSAVE, the save rules); `done` runs on the
-/// writer thread with the outcome, after INFO's figures are updated.
+/// writer thread with the outcome, after INFO's figures are updated. `pace` is how the save
+/// shares the cores with commands.
 pub fn start_save(
     server: &Arc<Server>,
+    pace: SavePace,
     done: impl FnOnce(Result<(), String>) + Send + 'static,
 ) -> Result<(), SaveError> {
     let state = &server.save;
@@ -170,7 +247,7 @@ pub fn start_save(
     let dirty = server.sum(|w| w.dirty.load(Ordering::Relaxed));
     let started = now_ms();
     state.started_ms.store(started, Ordering::Relaxed);
-    let begun = write_snapshot(server, path, false, move |server, result| {
+    let begun = write_snapshot(server, path, false, pace, move |server, result| {
         let state = &server.save;
         state.last_duration.store((now_ms().saturating_sub(started) / 1000) as i64, Ordering::Relaxed);
         state.started_ms.store(0, Ordering::Relaxed);
@@ -210,10 +287,18 @@ fn aux_fields(aof_base: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
     ]
 }
 
+/// The writer's end of the queue.
+struct Incoming {
+    rx: mpsc::Receiver<Vec<u8>>,
+    /// Bytes queued and not yet written (shared with the sink).
+    queued: Arc<AtomicUsize>,
+    pace: SavePace,
+}
+
 /// Streams the queued records into a temp file, then fsyncs it and renames it over `path`.
 fn write_file(
     path: &Path,
-    rx: mpsc::Receiver<Vec<u8>>,
+    incoming: Incoming,
     opts: EncodeOptions,
     checksum: bool,
     aux: &[(Vec<u8>, Vec<u8>)],
@@ -227,8 +312,28 @@ fn write_file(
         for code in libraries {
             w.function(code)?;
         }
-        for chunk in rx {
+        // In the background, the writer runs when the cores are otherwise idle while it keeps
+        // up, and competes with commands for them once the queue (the save's memory) passes
+        // its bound: what workers hand over then is written before it piles up.
+        let mut idle = false;
+        loop {
+            let behind = incoming.queued.load(Ordering::Relaxed) > MAX_QUEUED_BYTES;
+            if incoming.pace == SavePace::Background && behind == idle {
+                idle = !behind;
+                run_when_idle(idle);
+            }
+            // Polled rather than waited on: a receiver blocked in `recv` would make every send
+            // from a worker a wake-up system call.
+            let chunk = match incoming.rx.try_recv() {
+                Ok(chunk) => chunk,
+                Err(mpsc::TryRecvError::Empty) => {
+                    std::thread::sleep(WRITER_POLL);
+                    continue;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => break,
+            };
             w.records(&chunk)?;
+            incoming.queued.fetch_sub(chunk.len(), Ordering::Relaxed);
         }
         let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
@@ -293,7 +398,7 @@ pub fn load(server: &Server, path: &Path) -> Result<Loaded, String> {
 /// Writes the file now and waits for it (SAVE, and SHUTDOWN's save).
 pub fn save_now(server: &Arc<Server>) -> Result<(), String> {
     let (tx, rx) = mpsc::channel();
-    match start_save(server, move |r| {
+    match start_save(server, SavePace::Now, move |r| {
         let _ = tx.send(r);
     }) {
         Ok(()) => rx.recv().unwrap_or_else(|_| Err("the save thread ended without a result".into())),
@@ -355,7 +460,7 @@ fn start_between_commands(server: &Arc<Server>) -> bool {
     if !server.gate.stop_world_for_housekeeping(&server.workers) {
         return false;
     }
-    let started = start_save(server, |_| {}).is_ok();
+    let started = start_save(server, SavePace::Background, |_| {}).is_ok();
     server.gate.release(crate::gate::HOUSEKEEPER);
     started
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
 use crate::limits::EncodingLimits;
-use crate::snapshot::{ShardSink, Snapshots};
+use crate::snapshot::{give_copies, ShardSink, Snapshots, CAPTURE_STEP};
 use crate::table::{now_ms, Table};
 use crate::value::Key;
 use roost_resp::slot::key_slot;
@@ -137,8 +137,8 @@ impl Keyspace {
     /// Every shard lock goes through here, so that a running snapshot captures a shard before
     /// its first locker after the snapshot began can change it.
     pub fn lock_shard(&self, idx: usize) -> ShardGuard<'_> {
-        let guard = ShardGuard::lock(&self.shards[idx]);
-        self.snapshots.on_lock(idx, &guard);
+        let mut guard = ShardGuard::lock(&self.shards[idx]);
+        self.snapshots.on_lock(idx, &mut guard);
         guard
     }
 
@@ -152,11 +152,22 @@ impl Keyspace {
         self.snapshots.running()
     }
 
-    /// Captures every shard no command has touched yet, one lock at a time, then ends the
-    /// snapshot. Meant for a background thread: it holds one shard at a time, briefly.
+    /// Captures every shard, then ends the snapshot. Meant for a background thread: it holds
+    /// one shard at a time, for one short step of the capture (`CAPTURE_STEP` keys), and
+    /// encodes what it copied with no lock held.
     pub fn drive_snapshot(&self) {
+        let Some(sink) = self.snapshots.sink() else { return };
+        let mut copies = Vec::with_capacity(CAPTURE_STEP);
         for idx in 0..SHARDS {
-            drop(self.lock_shard(idx));
+            loop {
+                sink.pace();
+                let done =
+                    self.lock_shard(idx).tables_mut().iter_mut().all(|t| t.capture_step(CAPTURE_STEP, &mut copies));
+                give_copies(sink.as_ref(), &mut copies);
+                if done {
+                    break;
+                }
+            }
         }
         self.snapshots.finish();
     }

@@ -12,6 +12,7 @@ use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
 use crate::events;
+use crate::snapshot::{give_copies, Pending, SnapshotCopy, MAX_COPY_BYTES};
 use crate::value::{Key, Value};
 
 pub fn now_ms() -> u64 {
@@ -44,11 +45,19 @@ pub struct Entry {
     /// The key has an expiry time, kept in the table's `expires` map: most keys have none, so
     /// they don't pay 8 bytes for it.
     pub volatile: bool,
+    /// While a snapshot is owed this key's table: the key has already gone to the snapshot, or
+    /// is newer than it; either way the capture skips it. Cleared by the capture.
+    pub(crate) in_snapshot: bool,
 }
 
 impl Entry {
     pub fn new(value: Value) -> Entry {
-        Entry { value, access: now_secs(), volatile: false }
+        Entry::with_access(value, now_secs())
+    }
+
+    /// An entry keeping a known access time (RENAME, RESTORE's IDLETIME).
+    pub fn with_access(value: Value, access: u32) -> Entry {
+        Entry { value, access, volatile: false, in_snapshot: false }
     }
 }
 
@@ -66,6 +75,9 @@ pub struct Table {
     /// The database this table belongs to, for reports of added and expired keys; the shard
     /// sets it whenever it hands the table out, so a SWAPDB never leaves it stale.
     pub(crate) db: usize,
+    /// Set while a running snapshot is owed this table's keys as they were at its instant
+    /// (`snapshot.rs`): every change first hands the old key to it.
+    pending: Option<Pending>,
 }
 
 impl Table {
@@ -101,13 +113,20 @@ impl Table {
         self.map.get(key)
     }
 
-    /// The live entry for `key`; an expired one is removed on the way.
-    pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
+    /// The position of the live entry for `key`; an expired one is removed on the way.
+    fn live_index(&mut self, key: &[u8]) -> Option<usize> {
         let idx = self.map.get_index_of(key)?;
         if self.map[idx].volatile && self.may_have_expired(key, now_ms()) {
             self.expire_at_index(idx);
             return None;
         }
+        Some(idx)
+    }
+
+    /// The live entry for `key`, to change; an expired one is removed on the way.
+    pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let idx = self.live_index(key)?;
+        self.preserve(idx);
         Some(&mut self.map[idx])
     }
 
@@ -118,11 +137,21 @@ impl Table {
         Some(e)
     }
 
+    /// Like `touch`, for a command that only reads the value: a running snapshot need not be
+    /// given the key first (the access time is not part of a snapshot).
+    pub fn read(&mut self, key: &[u8]) -> Option<&Entry> {
+        let idx = self.live_index(key)?;
+        let e = &mut self.map[idx];
+        e.access = now_secs();
+        Some(e)
+    }
+
     pub fn contains(&mut self, key: &[u8]) -> bool {
-        self.get(key).is_some()
+        self.live_index(key).is_some()
     }
 
     fn expire_at_index(&mut self, idx: usize) {
+        self.preserve(idx);
         if let Some((k, _)) = self.map.swap_remove_index(idx) {
             self.expires.swap_remove(k.as_bytes());
             self.expired += 1;
@@ -162,9 +191,12 @@ impl Table {
 
     /// Stores `value` under `key` with the given expiry (0 = none), replacing any old value.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64) {
-        let entry = Entry { value, access: now_secs(), volatile: expire_at != 0 };
+        let entry = Entry { value, access: now_secs(), volatile: expire_at != 0, in_snapshot: self.pending.is_some() };
         let had = match self.map.get_index_of(key) {
-            Some(idx) => std::mem::replace(&mut self.map[idx], entry).volatile,
+            Some(idx) => {
+                self.preserve(idx);
+                std::mem::replace(&mut self.map[idx], entry).volatile
+            }
             None => {
                 self.reserve_one();
                 self.map.insert(Key::new(key), entry);
@@ -191,6 +223,7 @@ impl Table {
 
     /// Removes a live key, returning its entry and expiry time (0 = none).
     pub fn take(&mut self, key: &[u8]) -> Option<(Entry, u64)> {
+        self.preserve(self.map.get_index_of(key)?);
         let (_, _, entry) = self.map.swap_remove_full(key)?;
         let mut expire_at = 0;
         if entry.volatile {
@@ -214,7 +247,83 @@ impl Table {
     }
 
     pub fn clear(&mut self) -> Table {
+        self.capture();
         std::mem::take(self)
+    }
+
+    /// Marks the table as owing its keys to a snapshot that has just begun.
+    pub(crate) fn arm(&mut self, pending: Pending) {
+        self.pending = Some(pending);
+    }
+
+    /// Hands the key at `idx` to the snapshot this table owes, if it has not gone yet: called
+    /// before anything may change or remove it.
+    #[inline]
+    fn preserve(&mut self, idx: usize) {
+        if self.pending.is_some() && !self.map[idx].in_snapshot {
+            self.preserve_now(idx);
+        }
+    }
+
+    #[cold]
+    fn preserve_now(&mut self, idx: usize) {
+        self.map[idx].in_snapshot = true;
+        let Some(pending) = &self.pending else { return };
+        let (key, entry) = self.map.get_index(idx).expect("index of a present key");
+        let expire_at = if entry.volatile { self.expire_at(key.as_bytes()) } else { 0 };
+        pending.sink.changing(pending.db, (key, entry, expire_at));
+    }
+
+    /// Gives the snapshot this table owes every key not given yet: the table owes nothing more.
+    pub(crate) fn capture(&mut self) {
+        let Some(sink) = self.pending.as_ref().map(|p| p.sink.clone()) else { return };
+        let mut copies = Vec::new();
+        while !self.capture_step(usize::MAX, &mut copies) {}
+        give_copies(sink.as_ref(), &mut copies);
+    }
+
+    /// Gives the snapshot this table owes up to `budget` more keys, walking positions down from
+    /// the top, so that the driver can let go of the lock between steps; true once the table
+    /// owes nothing more. Small values are copied into `copies` for the caller to give once
+    /// it has let go of the lock (copying is much quicker than encoding, so the lock is held
+    /// briefly); large ones are given at once, as copying them could cost more memory than a
+    /// snapshot may take.
+    ///
+    /// Between steps, writers may change, add and remove keys. Every position at or above the
+    /// walk's next one holds a marked key (given, or newer than the instant): a removal moves
+    /// only the last key, a marked one, into its hole, and additions go on top, marked. So the
+    /// positions still to walk hold every key not given yet, and a marked key moved among them
+    /// is skipped.
+    pub(crate) fn capture_step(&mut self, budget: usize, copies: &mut Vec<SnapshotCopy>) -> bool {
+        let Some(pending) = &mut self.pending else { return true };
+        let top = pending.next_position.min(self.map.len());
+        let from = top.saturating_sub(budget);
+        let (map, expires) = (&self.map, &self.expires);
+        let expiry = |k: &Key, e: &Entry| if e.volatile { expires.get(k.as_bytes()).copied().unwrap_or(0) } else { 0 };
+        let mut large = (from..top).rev().filter_map(|i| {
+            let (k, e) = map.get_index(i)?;
+            if e.in_snapshot {
+                return None;
+            }
+            if e.value.heap_size() <= MAX_COPY_BYTES {
+                copies.push(SnapshotCopy { db: pending.db, key: k.clone(), entry: e.clone(), expire_at: expiry(k, e) });
+                return None;
+            }
+            Some((k, e, expiry(k, e)))
+        });
+        pending.sink.keys(pending.db, (0, 0), &mut large);
+        pending.next_position = from;
+        if from > 0 {
+            for i in from..top {
+                self.map[i].in_snapshot = true;
+            }
+            return false;
+        }
+        self.pending = None;
+        for entry in self.map.values_mut() {
+            entry.in_snapshot = false;
+        }
+        true
     }
 
     /// Removes up to `samples` randomly chosen expired keys; returns (sampled, expired).
@@ -277,8 +386,8 @@ impl Table {
         // The hash index keeps one usize plus a control byte per bucket, at most 7/8 full.
         const INDEX_BYTES: usize = (std::mem::size_of::<usize>() + 1) * 8 / 7;
         const SLOT_BYTES: usize = std::mem::size_of::<(u64, Key, Entry)>() + INDEX_BYTES;
-        self.get(key)?;
-        let (_, k, e) = self.map.get_full(key)?;
+        let idx = self.live_index(key)?;
+        let (k, e) = self.map.get_index(idx)?;
         let mut total = SLOT_BYTES + k.heap_size() + e.value.heap_size();
         if e.volatile {
             total += std::mem::size_of::<(u64, Key, u64)>() + INDEX_BYTES + k.heap_size();

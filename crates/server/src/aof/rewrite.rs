@@ -91,9 +91,15 @@ pub fn start(server: &Arc<Server>) -> Result<(), RewriteError> {
             let started = now_ms();
             state.started_ms.store(started, Ordering::Relaxed);
             log(NOTICE, "Background append only file rewriting started");
-            let begun = persist::write_snapshot(server, base_path, true, move |server, result| {
-                finish(server, result.and_then(|()| install(server, base_name, base_seq, first_new_incr)), started);
-            });
+            let begun = persist::write_snapshot(
+                server,
+                base_path,
+                true,
+                persist::SavePace::Background,
+                move |server, result| {
+                    finish(server, result.and_then(|()| install(server, base_name, base_seq, first_new_incr)), started);
+                },
+            );
             match begun {
                 Ok(()) => Ok(()),
                 Err(SaveError::InProgress | SaveError::Busy) => {

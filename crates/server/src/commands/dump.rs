@@ -167,7 +167,7 @@ fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some(idle) => now_secs().saturating_sub(u32::try_from(idle).unwrap_or(u32::MAX)),
         None => now_secs(),
     };
-    table.insert_entry(key, Entry { value, access, volatile: expire_at != 0 }, expire_at);
+    table.insert_entry(key, Entry::with_access(value, access), expire_at);
     drop(shard);
     drop(replaced);
     notify(ctx, class::GENERIC, "restore", key);

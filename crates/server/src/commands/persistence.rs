@@ -56,7 +56,7 @@ fn bgsave(ctx: &mut Ctx, args: &Args) -> CmdResult {
         2 if is(args.get(1), "schedule") => true,
         _ => return Err(CmdError::Syntax),
     };
-    match persist::start_save(ctx.server, |_| {}) {
+    match persist::start_save(ctx.server, persist::SavePace::Background, |_| {}) {
         Ok(()) => ctx.reply.simple(b"Background saving started"),
         Err(SaveError::InProgress) => return Err(CmdError::msg("ERR Background save already in progress")),
         Err(SaveError::Busy) if schedule => {

@@ -251,6 +251,16 @@ pub(crate) fn string_at<'t>(table: &'t mut Table, key: &[u8]) -> Result<Option<&
     }
 }
 
+/// `string_at` for commands that only read the string.
+pub(crate) fn string_ref<'t>(table: &'t mut Table, key: &[u8]) -> Result<Option<&'t StrValue>, CmdError> {
+    match table.read(key) {
+        None => Ok(None),
+        Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s)),
+        #[allow(unreachable_patterns)]
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
 fn reply_str(reply: &mut ReplyBuf, s: &StrValue) {
     let mut scratch = [0u8; 20];
     reply.bulk(s.bytes(&mut scratch));
@@ -259,7 +269,7 @@ fn reply_str(reply: &mut ReplyBuf, s: &StrValue) {
 fn get(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
-    let found = string_at(shard.db(ctx.client.db), key)?;
+    let found = string_ref(shard.db(ctx.client.db), key)?;
     notify::count_lookup(ctx, found.is_some(), key);
     match found {
         Some(s) => reply_str(ctx.reply, s),
@@ -357,7 +367,7 @@ fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
-    let existing = if opts.get { string_at(table, key)?.map(|s| s.clone()) } else { None };
+    let existing = if opts.get { string_ref(table, key)?.cloned() } else { None };
     let exists = if opts.get { existing.is_some() } else { table.contains(key) };
     if (opts.nx && exists) || (opts.xx && !exists) {
         drop(shard);
@@ -423,7 +433,7 @@ fn getset(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
-    let old = string_at(table, key)?.map(|s| s.clone());
+    let old = string_ref(table, key)?.cloned();
     table.set(key, Value::Str(StrValue::from_bytes(args.get(2))), 0);
     drop(shard);
     match old {
@@ -611,7 +621,7 @@ fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
 fn strlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
-    let len = string_at(shard.db(ctx.client.db), key)?.map(|s| s.len());
+    let len = string_ref(shard.db(ctx.client.db), key)?.map(|s| s.len());
     drop(shard);
     notify::count_lookup(ctx, len.is_some(), key);
     ctx.reply.int(len.unwrap_or(0) as i64);
@@ -623,7 +633,7 @@ fn getrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let end = parse_int(args.get(3))?;
     let key = args.get(1);
     let mut shard = ctx.server.keyspace.lock_key(key);
-    let found = string_at(shard.db(ctx.client.db), key)?;
+    let found = string_ref(shard.db(ctx.client.db), key)?;
     notify::count_lookup(ctx, found.is_some(), key);
     let Some(e) = found else {
         ctx.reply.bulk(b"");

@@ -87,11 +87,15 @@ impl<W: Write> Writer<W> {
     }
 }
 
-/// A database's SELECTDB and RESIZEDB records. A file may select the same database more than
-/// once (readers take SELECTDB anywhere), which lets shards be written in any order.
+/// A database's SELECTDB and RESIZEDB records; sizes of 0 leave RESIZEDB out (it is only a
+/// hint). A file may select the same database more than once (readers take SELECTDB anywhere),
+/// which lets shards, and single keys, be written in any order.
 pub fn put_select_db(out: &mut Vec<u8>, db: usize, keys: u64, expires: u64) {
     out.push(opcode::SELECTDB);
     put_len(out, db as u64);
+    if keys == 0 && expires == 0 {
+        return;
+    }
     out.push(opcode::RESIZEDB);
     put_len(out, keys);
     put_len(out, expires);
