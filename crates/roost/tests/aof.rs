@@ -646,23 +646,57 @@ fn appendfsync_always_answers_only_after_the_write_is_in_the_file() {
 }
 
 #[test]
-fn switching_on_at_runtime_needs_an_empty_dataset() {
+fn switching_on_at_runtime_writes_a_base_of_the_data_then_the_manifest() {
     let d = TempDir::new("switch");
-    let s = TestServer::start(&["--dir", d.path()]);
+    let s = TestServer::start(&["--dir", d.path(), "--enable-debug-command", "yes"]);
     let mut c = s.raw();
     assert!(c.cmd_str(&["INFO", "persistence"]).contains("aof_enabled:0\r\n"));
+    // On an empty dataset: a fresh layout at once.
     assert_eq!(c.cmd_str(&["CONFIG", "SET", "appendonly", "yes"]), "+OK\r\n");
     assert!(d.aof_dir().join("appendonly.aof.1.base.aof").exists());
     let info = c.cmd_str(&["INFO", "persistence"]);
     assert!(info.contains("aof_enabled:1\r\n") && info.contains("aof_base_size:0\r\n"), "{info}");
     c.cmd(&["SET", "k", "v"]);
     assert_eq!(c.cmd_str(&["CONFIG", "SET", "appendonly", "no"]), "+OK\r\n");
-    let refused = c.cmd_str(&["CONFIG", "SET", "appendonly", "yes"]);
-    assert!(refused.starts_with("-ERR ") && refused.contains("empty dataset"), "{refused}");
-    assert_eq!(c.cmd_str(&["CONFIG", "GET", "appendonly"]), "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
     // With appendonly off there is no file to rewrite (Redis would write one anyway).
     let bg = c.cmd_str(&["BGREWRITEAOF"]);
     assert!(bg.starts_with("-ERR Can't execute an AOF background rewriting"), "{bg}");
+    // Written while appending was off: only a base of the data can carry it.
+    build_every_type(&mut c);
+    for i in 0..20_000 {
+        c.send(&common::encode(&[b"SET", format!("bulk{i}").as_bytes(), b"value"]));
+    }
+    for _ in 0..20_000 {
+        c.read_reply();
+    }
+    // On a non-empty dataset: appending starts now, a snapshot writes the base, and the
+    // manifest naming both comes when the base is complete.
+    assert_eq!(c.cmd_str(&["CONFIG", "SET", "appendonly", "yes"]), "+OK\r\n");
+    assert_eq!(c.cmd_str(&["SET", "after", "switch"]), "+OK\r\n");
+    c.cmd(&["INCR", "counter-after"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let info = c.cmd_str(&["INFO", "persistence"]);
+        if info.contains("aof_rewrite_in_progress:0\r\n") {
+            assert!(info.contains("aof_last_bgrewrite_status:ok\r\n"), "{info}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the base was never written: {info}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let manifest = std::fs::read_to_string(d.aof_dir().join("appendonly.aof.manifest")).unwrap();
+    assert!(manifest.contains("appendonly.aof.2.base.rdb seq 2 type b"), "{manifest}");
+    assert!(manifest.contains("appendonly.aof.2.incr.aof seq 2 type i"), "{manifest}");
+    assert_eq!(manifest.lines().count(), 2, "{manifest}");
+    assert!(!d.aof_dir().join("appendonly.aof.1.base.aof").exists(), "the old layout's files are removed");
+    let before = fingerprint(&mut c);
+    drop(c);
+    shutdown(s);
+    let s = roost(&d, &[]);
+    let mut c = s.raw();
+    assert_eq!(fingerprint(&mut c), before);
+    assert_eq!(c.cmd_str(&["GET", "after"]), "$6\r\nswitch\r\n");
+    assert_eq!(c.cmd_str(&["GET", "bulk19999"]), "$5\r\nvalue\r\n");
 }
 
 #[test]

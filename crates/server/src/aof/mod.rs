@@ -569,7 +569,7 @@ pub(crate) fn key_expired(server: &Server, db: usize, key: &[u8]) {
 // Switching on and off.
 
 /// The layout named by the configuration.
-fn configured_files(config: &Config) -> Files {
+pub(crate) fn configured_files(config: &Config) -> Files {
     Files {
         dir: PathBuf::from(config.get_one("appenddirname").unwrap_or_else(|| "appendonlydir".into())),
         filename: config.get_one("appendfilename").unwrap_or_else(|| "appendonly.aof".into()),
@@ -578,12 +578,12 @@ fn configured_files(config: &Config) -> Files {
     }
 }
 
-fn io_err(what: &str, path: &Path, e: std::io::Error) -> String {
+pub(crate) fn io_err(what: &str, path: &Path, e: std::io::Error) -> String {
     format!("{what} {}: {e}", path.display())
 }
 
 /// Starts appending to `files`' last incremental file (which must exist in the manifest).
-fn start_feeding(server: &Arc<Server>, files: Files) -> Result<(), String> {
+pub(crate) fn start_feeding(server: &Arc<Server>, files: Files) -> Result<(), String> {
     let aof = &server.aof;
     let path = files.incr_path().ok_or("the manifest names no incremental file")?;
     let file = std::fs::OpenOptions::new()
@@ -681,7 +681,8 @@ pub(crate) fn dataset_empty(server: &Server) -> bool {
 }
 
 /// CONFIG SET appendonly yes|no at runtime. Switching on runs with the world stopped (see
-/// `connection::world_needed`), so the emptiness check and the first record cannot race.
+/// `connection::world_needed`), so the emptiness check and the first record cannot race, and
+/// a non-empty dataset's base is a snapshot of that instant.
 pub(crate) fn switch(server: &Arc<Server>, on: bool) -> Result<(), String> {
     let _one = server.aof.switching.lock();
     let aof = &server.aof;
@@ -689,24 +690,28 @@ pub(crate) fn switch(server: &Arc<Server>, on: bool) -> Result<(), String> {
         return Ok(());
     }
     if !on {
-        aof.on.store(false, Ordering::Release);
-        WANTS_EXPIRED.store(false, Ordering::Relaxed);
-        crate::notify::refresh_reports(&server.pubsub);
-        // The writer drains what is left into the old file, fsyncs it and closes it.
-        aof.wake.notify_one();
+        switch_off(server);
         return Ok(());
-    }
-    if !dataset_empty(server) {
-        return Err("ERR Switching appendonly on needs a base file of the current data, which Roost cannot \
-                    write yet (no AOF rewrite): set appendonly yes at startup, or on an empty dataset"
-            .into());
     }
     if aof.written.load(Ordering::Acquire) < aof.appended.load(Ordering::Acquire) || aof.target.lock().is_some() {
         return Err("ERR The previous append-only file is still being flushed, try again".into());
     }
+    if !dataset_empty(server) {
+        return rewrite::switch_on_with_data(server);
+    }
     let config = server.config.read().clone();
     let files = create_fresh(&config)?;
     start_feeding(server, files)
+}
+
+/// Stops appending; the caller holds `switching`.
+pub(crate) fn switch_off(server: &Server) {
+    let aof = &server.aof;
+    aof.on.store(false, Ordering::Release);
+    WANTS_EXPIRED.store(false, Ordering::Relaxed);
+    crate::notify::refresh_reports(&server.pubsub);
+    // The writer drains what is left into the old file, fsyncs it and closes it.
+    aof.wake.notify_one();
 }
 
 /// Whether a CONFIG SET names appendonly (it then runs with the world stopped).

@@ -135,6 +135,72 @@ fn finish(server: &Server, result: Result<(), String>, started: u64) {
     state.running.store(false, Ordering::Release);
 }
 
+/// CONFIG SET appendonly yes on a non-empty dataset, with the world stopped. Appending starts
+/// at once, into a new incremental file; a snapshot of this instant writes the new base. Only
+/// when the base is complete is the manifest written, naming the two: until then the files
+/// hold only part of the data, so a restart must not load them, and loads what it would have
+/// before (the previous layout, if any), as with Redis. If the base fails, appending stops.
+pub(crate) fn switch_on_with_data(server: &Arc<Server>) -> Result<(), String> {
+    let state = &server.aof.rewrite;
+    if server.save.in_progress() || state.running() {
+        return Err("ERR Background save or AOF rewrite in progress: switch appendonly on when it has ended".into());
+    }
+    let config = server.config.read().clone();
+    let mut files = super::configured_files(&config);
+    std::fs::create_dir_all(&files.dir).map_err(|e| io_err("Can't create the AOF directory", &files.dir, e))?;
+    let previous = super::load::read_manifest(&files).ok();
+    let (base_seq, incr_seq) = previous.as_ref().map_or((1, 1), |p| {
+        (p.base.as_ref().map_or(0, |b| b.1) + 1, p.incrs.iter().map(|i| i.1).max().unwrap_or(0) + 1)
+    });
+    let incr_name = format!("{}.{incr_seq}.incr.aof", files.filename);
+    let incr_path = files.dir.join(&incr_name);
+    File::create(&incr_path).map_err(|e| io_err("Can't create", &incr_path, e))?;
+    let base_name = format!("{}.{base_seq}.base.rdb", files.filename);
+    let base_path = files.dir.join(&base_name);
+    files.base = None;
+    files.incrs = vec![(incr_name, incr_seq)];
+    state.running.store(true, Ordering::Release);
+    if let Err(e) = super::start_feeding(server, files) {
+        state.running.store(false, Ordering::Release);
+        return Err(format!("ERR {e}"));
+    }
+    let started = now_ms();
+    state.started_ms.store(started, Ordering::Relaxed);
+    log(NOTICE, "Background append only file rewriting started (appendonly switched on)");
+    let begun =
+        persist::write_snapshot(server, base_path, true, persist::SavePace::Background, move |server, result| {
+            let result = result.and_then(|()| install(server, base_name, base_seq, incr_seq)).map(|()| {
+                if let Some(previous) = previous {
+                    remove_unlisted(&server.aof.files.lock(), &previous);
+                }
+            });
+            if result.is_err() {
+                let _one = server.aof.switching.lock();
+                super::switch_off(server);
+            }
+            finish(server, result, started);
+        });
+    match begun {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            // The caller (`switch`) holds `switching`.
+            super::switch_off(server);
+            finish(server, Err("the keyspace snapshot is busy".into()), started);
+            Err("ERR Background save or AOF rewrite in progress: switch appendonly on when it has ended".into())
+        }
+    }
+}
+
+/// Removes the files of `previous` (a layout replaced) that `current` does not name.
+fn remove_unlisted(current: &Files, previous: &Files) {
+    for (name, _) in previous.base.iter().chain(previous.incrs.iter()) {
+        let kept = current.base.as_ref().is_some_and(|b| &b.0 == name) || current.incrs.iter().any(|i| &i.0 == name);
+        if !kept {
+            let _ = std::fs::remove_file(previous.dir.join(name));
+        }
+    }
+}
+
 /// Writes out what the log holds, then points the writer at a new incremental file named in
 /// the manifest beside the old ones. Returns the new base's path, name and sequence, and the
 /// new incremental file's sequence.
@@ -184,12 +250,7 @@ fn install(server: &Server, base_name: String, base_seq: u64, first_new_incr: u6
     files.base = Some((base_name, base_seq));
     files.incrs.retain(|(_, seq)| *seq >= first_new_incr);
     files.write_manifest().map_err(|e| io_err("Can't write the manifest", &files.manifest_path(), e))?;
-    for (name, _) in old.base.iter().chain(old.incrs.iter()) {
-        let kept = files.base.as_ref().is_some_and(|b| &b.0 == name) || files.incrs.iter().any(|i| &i.0 == name);
-        if !kept {
-            let _ = std::fs::remove_file(old.dir.join(name));
-        }
-    }
+    remove_unlisted(&files, &old);
     let base_size = files.base.as_ref().map_or(0, |(n, _)| std::fs::metadata(files.dir.join(n)).map_or(0, |m| m.len()));
     aof.base_size.store(base_size, Ordering::Relaxed);
     Ok(())
