@@ -351,7 +351,7 @@ pub(crate) static TABLE: &[Directive] = &[
     D::new("repl-timeout", int(1, INT_MAX), "60"),
     D::new("repl-ping-replica-period", int(1, INT_MAX), "10").alias("repl-ping-slave-period"),
     D::new("list-compress-depth", int(0, INT_MAX), "0").done(),
-    D::new("rdb-key-save-delay", int(INT_MIN, INT_MAX), "0").hidden().persist(),
+    D::new("rdb-key-save-delay", int(INT_MIN, INT_MAX), "0").hidden().persist().done(),
     D::new("key-load-delay", int(INT_MIN, INT_MAX), "0").hidden().persist(),
     D::new("active-expire-effort", int(1, 10), "1"),
     D::new("hz", int(0, INT_MAX), "10").done(),

@@ -406,3 +406,68 @@ fn the_append_only_file_is_rewritten_when_it_doubles() {
     assert!(manifest(&dir).contains(".base.rdb"));
     assert_eq!(c.cmd_str(&["GET", "k"]), "$3\r\n199\r\n");
 }
+
+/// Waits (bounded) until INFO persistence has `field:value`.
+fn wait_field(c: &mut RawClient, field: &str, value: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let want = format!("{field}:{value}\r\n");
+    loop {
+        let info = c.cmd_str(&["INFO", "persistence"]);
+        if info.contains(&want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never saw {field}:{value}: {info}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// What BGSAVE and BGREWRITEAOF answer while the other, or the same, is running, against
+/// redis-server: the saves are slowed down with `rdb-key-save-delay` so each answer is asked
+/// while the save or rewrite it is about is still running.
+#[test]
+fn overlapping_saves_and_rewrites_answer_as_redis_does() {
+    let mut transcripts = Vec::new();
+    for redis in [false, true] {
+        let dir = temp_dir("rdb-overlap");
+        let args = dir_args(&dir);
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend_from_slice(&["--appendonly", "yes", "--rdb-key-save-delay", "200"]);
+        let s = if redis { TestServer::start_redis_with(&all) } else { TestServer::start(&all) };
+        let mut c = s.raw();
+        for i in 0..3_000 {
+            c.send(&encode(&[b"SET", format!("k{i}").as_bytes(), b"v"]));
+        }
+        for _ in 0..3_000 {
+            c.read_reply();
+        }
+        // Redis rewrites once at start when the base is empty; let that pass.
+        wait_field(&mut c, "aof_rewrite_in_progress", "0");
+        let mut seen = Vec::new();
+        let mut ask = |c: &mut RawClient, cmd: &[&str]| seen.push(format!("{} -> {}", cmd.join(" "), c.cmd_str(cmd)));
+        ask(&mut c, &["BGSAVE"]);
+        ask(&mut c, &["BGSAVE"]);
+        ask(&mut c, &["BGSAVE", "SCHEDULE"]);
+        ask(&mut c, &["BGREWRITEAOF"]);
+        ask(&mut c, &["BGSAVE", "NOW"]);
+        // The save ends; the scheduled rewrite starts.
+        wait_field(&mut c, "aof_rewrite_in_progress", "1");
+        ask(&mut c, &["BGREWRITEAOF"]);
+        ask(&mut c, &["BGSAVE"]);
+        ask(&mut c, &["BGSAVE", "SCHEDULE"]);
+        // The rewrite ends; the scheduled save starts and ends.
+        wait_field(&mut c, "aof_rewrite_in_progress", "0");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let info = c.cmd_str(&["INFO", "persistence"]);
+            if info.contains("rdb_bgsave_in_progress:0\r\n") && info.contains("rdb_saves:2\r\n") {
+                assert!(info.contains("rdb_last_bgsave_status:ok\r\n"), "{info}");
+                assert!(info.contains("aof_last_bgrewrite_status:ok\r\n"), "{info}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the scheduled save never ran: {info}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        transcripts.push(seen);
+    }
+    assert_eq!(transcripts[0], transcripts[1], "Roost (left) and redis-server (right)");
+}

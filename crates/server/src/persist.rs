@@ -87,6 +87,8 @@ struct ShardEncoder {
     queued: Arc<AtomicUsize>,
     /// Set when the writer stops reading (done or failed), so pacing never waits on it.
     writer_gone: Arc<AtomicBool>,
+    /// `rdb-key-save-delay`.
+    key_delay_us: i64,
 }
 
 impl ShardEncoder {
@@ -123,7 +125,17 @@ impl ShardSink for ShardEncoder {
         self.send(out);
     }
 
-    fn pace(&self) {
+    fn pace(&self, given: usize) {
+        // `rdb-key-save-delay`, a testing aid as in Redis: microseconds per key, or when
+        // negative, one microsecond every that many keys.
+        let micros = match self.key_delay_us {
+            0 => 0,
+            d if d > 0 => d as u64 * given as u64,
+            d => given as u64 / d.unsigned_abs(),
+        };
+        if micros > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(micros));
+        }
         // Bounded by the writer: it either drains the queue or sets `writer_gone`.
         while self.queued.load(Ordering::Relaxed) > MAX_QUEUED_BYTES && !self.writer_gone.load(Ordering::Acquire) {
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -173,17 +185,18 @@ pub fn write_snapshot(
     pace: SavePace,
     done: impl FnOnce(&Server, Result<(), String>) + Send + 'static,
 ) -> Result<(), SaveError> {
-    let (compress, checksum) = {
+    let (compress, checksum, key_delay_us) = {
         let config = server.config.read();
         let yes = |name: &str| config.get_one(name).is_none_or(|v| v == "yes");
-        (yes("rdbcompression"), yes("rdbchecksum"))
+        let delay = config.get_one("rdb-key-save-delay").and_then(|v| v.parse().ok()).unwrap_or(0);
+        (yes("rdbcompression"), yes("rdbchecksum"), delay)
     };
     let opts = EncodeOptions::new(compress, &server.keyspace.limits);
     let (tx, rx) = mpsc::channel();
     let libraries = server.scripting.library_codes();
     let queued = Arc::new(AtomicUsize::new(0));
     let writer_gone = Arc::new(AtomicBool::new(false));
-    let encoder = ShardEncoder { tx, opts, queued: queued.clone(), writer_gone: writer_gone.clone() };
+    let encoder = ShardEncoder { tx, opts, queued: queued.clone(), writer_gone: writer_gone.clone(), key_delay_us };
     if !server.keyspace.begin_snapshot(Arc::new(encoder)) {
         return Err(SaveError::Busy);
     }

@@ -158,11 +158,13 @@ impl Keyspace {
     pub fn drive_snapshot(&self) {
         let Some(sink) = self.snapshots.sink() else { return };
         let mut copies = Vec::with_capacity(CAPTURE_STEP);
+        let mut given = 0;
         for idx in 0..SHARDS {
             loop {
-                sink.pace();
+                sink.pace(given);
                 let done =
                     self.lock_shard(idx).tables_mut().iter_mut().all(|t| t.capture_step(CAPTURE_STEP, &mut copies));
+                given = copies.len();
                 give_copies(sink.as_ref(), &mut copies);
                 if done {
                     break;

@@ -50,9 +50,10 @@ pub trait ShardSink: Send + Sync {
         self.keys(db, (0, 0), &mut std::iter::once(key));
     }
 
-    /// Called by the driver between shards, holding no lock: where a sink whose consumer has
-    /// fallen behind may wait for it, so that the driver's output stays bounded.
-    fn pace(&self) {}
+    /// Called by the driver between its steps, holding no lock, with the number of keys it
+    /// gave since the last call: where a sink whose consumer has fallen behind may wait for it,
+    /// so that the driver's output stays bounded.
+    fn pace(&self, _given: usize) {}
 }
 
 /// What an armed table owes: its keys at T, to `sink`, as database `db` (its number at T).
