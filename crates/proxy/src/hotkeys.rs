@@ -7,6 +7,9 @@
 //! merges the workers' lists.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+
+use foldhash::fast::FixedState;
 
 /// Keys reported per pool.
 pub const TOP_K: usize = 16;
@@ -21,8 +24,33 @@ const MAX_KEY: usize = 128;
 /// A key and its estimated requests in the interval.
 pub type HotKey = (Vec<u8>, u64);
 
+/// The map from a key's hash to its counter is keyed by that hash already.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 pub struct HotKeyCounter {
-    counts: HashMap<Vec<u8>, u64>,
+    /// The counters, side by side so that finding the least is one pass over a small array;
+    /// a counter's key buffer is reused when the counter changes hands.
+    counts: Vec<u64>,
+    keys: Vec<Vec<u8>>,
+    /// A key's 64-bit hash -> its counter. Two keys with one hash share nothing: the second is
+    /// not counted (a chance of one in 2^64 per pair).
+    slot_of: HashMap<u64, usize, BuildHasherDefault<PassThrough>>,
+    hasher: FixedState,
     /// xorshift32 state. The sample is random, not every n-th request: a client alternating
     /// two keys would otherwise have one of them never sampled.
     rng: u32,
@@ -30,7 +58,13 @@ pub struct HotKeyCounter {
 
 impl Default for HotKeyCounter {
     fn default() -> Self {
-        HotKeyCounter { counts: HashMap::new(), rng: 0x9e37_79b9 }
+        HotKeyCounter {
+            counts: Vec::with_capacity(CAPACITY),
+            keys: Vec::with_capacity(CAPACITY),
+            slot_of: HashMap::default(),
+            hasher: FixedState::with_seed(0x5eed),
+            rng: 0x9e37_79b9,
+        }
     }
 }
 
@@ -47,27 +81,38 @@ impl HotKeyCounter {
         }
     }
 
+    /// Space-saving: a counted key's counter goes up; a new key takes a free counter, or the
+    /// least one's, inheriting its count.
     fn add(&mut self, key: &[u8]) {
-        if let Some(c) = self.counts.get_mut(key) {
-            *c += 1;
+        let hash = self.hasher.hash_one(key);
+        if let Some(&slot) = self.slot_of.get(&hash) {
+            if self.keys[slot] == key {
+                self.counts[slot] += 1;
+            }
             return;
         }
-        let mut inherited = 0;
-        if self.counts.len() >= CAPACITY {
-            let least = self.counts.iter().min_by_key(|(_, &c)| c).map(|(k, &c)| (k.clone(), c));
-            if let Some((k, c)) = least {
-                self.counts.remove(&k);
-                inherited = c;
-            }
+        if self.counts.len() < CAPACITY {
+            self.counts.push(1);
+            self.keys.push(key.to_vec());
+            self.slot_of.insert(hash, self.counts.len() - 1);
+            return;
         }
-        self.counts.insert(key.to_vec(), inherited + 1);
+        let least = (0..self.counts.len()).min_by_key(|&i| self.counts[i]).unwrap_or(0);
+        let old = self.hasher.hash_one(&self.keys[least]);
+        self.slot_of.remove(&old);
+        self.keys[least].clear();
+        self.keys[least].extend_from_slice(key);
+        self.counts[least] += 1;
+        self.slot_of.insert(hash, least);
     }
 
     /// The top keys of the interval just ended (counts scaled back up from the sample); the
     /// counters start over.
     pub fn take_top(&mut self) -> Vec<HotKey> {
+        self.slot_of.clear();
+        let counts = std::mem::take(&mut self.counts);
         let mut all: Vec<HotKey> =
-            self.counts.drain().map(|(k, c)| (k, c.saturating_mul(u64::from(SAMPLE_EVERY)))).collect();
+            self.keys.drain(..).zip(counts).map(|(k, c)| (k, c.saturating_mul(u64::from(SAMPLE_EVERY)))).collect();
         sort_top(&mut all);
         all
     }
