@@ -128,6 +128,9 @@ pub struct ClientState {
     pub close_after_reply: bool,
     /// Set by a blocking command that found nothing: the connection waits, then runs it again.
     pub block: Option<crate::blocking::BlockRequest>,
+    /// Set by MIGRATE once its keys are serialised: the connection sends them, then finishes
+    /// the command (see `commands::migrate`).
+    pub migrate: Option<Box<crate::commands::migrate::Job>>,
     /// The command runs again because a key it waits on was written: keys of another type
     /// then mean "not ready" rather than WRONGTYPE, as Redis serves blocked clients.
     pub block_retry: bool,
@@ -151,6 +154,7 @@ impl ClientState {
             reply_mode: ReplyMode::On,
             close_after_reply: false,
             block: None,
+            migrate: None,
             block_retry: false,
             block_stream_ids: Vec::new(),
             multi: None,

@@ -13,7 +13,7 @@ use roost_store::{now_ms, now_secs};
 use crate::blocking::{BlockRequest, UNBLOCKED_ERROR, UNBLOCKED_TIMEOUT};
 use crate::client::{ClientHandle, ClientState, ReplyMode};
 use crate::command::{find_subcommand, flags, CommandSpec};
-use crate::commands::transaction;
+use crate::commands::{migrate, transaction};
 use crate::ctx::Ctx;
 use crate::error::CmdError;
 use crate::gate::{Gate, Holder, Passage};
@@ -143,19 +143,8 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                     if let Some(request) = client.block.take() {
                         Gate::leave(&stats);
                         let_go_of_world(&server, &handle, &mut world_held);
-                        // What came before leaves now, as it would before Redis blocks a client.
-                        if !reply.out.is_empty() {
-                            if let Some(target) = server.aof.durable_target(aof_mark) {
-                                tokio::select! {
-                                    _ = server.aof.wait_durable(target) => {}
-                                    _ = handle.kill_signal.notified() => break 'conn,
-                                }
-                            }
-                            if stream.write_all(&reply.out).await.is_err() {
-                                break 'conn;
-                            }
-                            stats.net_output_bytes.fetch_add(reply.out.len() as u64, Ordering::Relaxed);
-                            reply.out.clear();
+                        if !flush_before_wait(&server, &handle, &stats, &mut stream, &mut reply, aof_mark).await {
+                            break 'conn;
                         }
                         let mut parts = Parts {
                             server: &server,
@@ -174,6 +163,39 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                         input.extend_from_slice(&pending);
                         pending.clear();
                         clock = Instant::now();
+                    }
+                    if let Some(job) = client.migrate.take() {
+                        Gate::leave(&stats);
+                        let_go_of_world(&server, &handle, &mut world_held);
+                        if !flush_before_wait(&server, &handle, &stats, &mut stream, &mut reply, aof_mark).await {
+                            break 'conn;
+                        }
+                        let outcome = tokio::select! {
+                            o = migrate::run(&job) => o,
+                            _ = handle.kill_signal.notified() => break 'conn,
+                        };
+                        // The deletions are writes like any other: they wait for a stopped
+                        // world to start again.
+                        Gate::enter(&stats);
+                        while !server.gate.open_for(handle.id) {
+                            Gate::leave(&stats);
+                            tokio::select! {
+                                _ = server.gate.wait_free(handle.id) => {}
+                                _ = handle.kill_signal.notified() => break 'conn,
+                            }
+                            Gate::enter(&stats);
+                        }
+                        clock = Instant::now();
+                        let mut ctx = Ctx {
+                            server: &server,
+                            client: &mut client,
+                            handle: &handle,
+                            reply: &mut reply,
+                            stats: &stats,
+                            rng: &mut rng,
+                            clock: &mut clock,
+                        };
+                        migrate::finish(&mut ctx, job, outcome);
                     }
                     if client.close_after_reply {
                         break;
@@ -238,6 +260,33 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
     server.pubsub.forget_client(&handle);
     crate::tracking::disable(&server, &handle, &mut client);
     server.unregister(handle.id);
+}
+
+/// Sends the replies of the batch so far (once durable, with appendfsync always), as Redis
+/// would have before the client blocks. False: the client is gone or killed.
+async fn flush_before_wait(
+    server: &Server,
+    handle: &ClientHandle,
+    stats: &WorkerStats,
+    stream: &mut TcpStream,
+    reply: &mut ReplyBuf,
+    aof_mark: u64,
+) -> bool {
+    if reply.out.is_empty() {
+        return true;
+    }
+    if let Some(target) = server.aof.durable_target(aof_mark) {
+        tokio::select! {
+            _ = server.aof.wait_durable(target) => {}
+            _ = handle.kill_signal.notified() => return false,
+        }
+    }
+    if stream.write_all(&reply.out).await.is_err() {
+        return false;
+    }
+    stats.net_output_bytes.fetch_add(reply.out.len() as u64, Ordering::Relaxed);
+    reply.out.clear();
+    true
 }
 
 /// Gives the world back before the connection waits for anything (or leaves).
@@ -616,9 +665,38 @@ fn world_needed(ctx: &Ctx, spec: &CommandSpec, args: &Args) -> Option<Holder> {
     None
 }
 
+thread_local! {
+    /// How many `run_command` calls this thread is inside: more than one means a transaction or
+    /// a script is running the command.
+    static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Leaves one level of [`DEPTH`], also when a command unwinds.
+struct Depth;
+
+impl Depth {
+    fn enter() -> Depth {
+        DEPTH.with(|d| d.set(d.get() + 1));
+        Depth
+    }
+}
+
+impl Drop for Depth {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// Whether the running command was called by EXEC or a script rather than by its client: such
+/// a command cannot make the connection wait.
+pub(crate) fn nested() -> bool {
+    DEPTH.with(|d| d.get() > 1)
+}
+
 /// Runs a command already resolved and checked (name, subcommand, arity, permissions): the
 /// common end of client requests, queued transaction commands and commands called by scripts.
 pub(crate) fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize, args: &Args) {
+    let _depth = Depth::enter();
     if ctx.client.tracking.on {
         crate::tracking::before_command(ctx, spec, stat, args);
     }
@@ -645,7 +723,8 @@ pub(crate) fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize
     counters.calls.fetch_add(1, Ordering::Relaxed);
     counters.usec.fetch_add(ns / 1000, Ordering::Relaxed);
     counters.latency.record(ns);
-    if spec.has(flags::WRITE) && result.is_ok() {
+    // MIGRATE itself changes nothing: its deletions run later as a DEL of their own.
+    if spec.has(flags::WRITE) && result.is_ok() && spec.name != "migrate" {
         ctx.stats.dirty.fetch_add(1, Ordering::Relaxed);
         if ctx.server.watches.any() {
             for i in spec.key_positions(args) {

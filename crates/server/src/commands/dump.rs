@@ -48,7 +48,7 @@ fn busy_key() -> CmdError {
 
 /// How values are serialised now: `rdbcompression` and the node limits Redis would have split
 /// lists and streams by.
-fn encode_options(ctx: &Ctx) -> EncodeOptions {
+pub(super) fn encode_options(ctx: &Ctx) -> EncodeOptions {
     let compress = ctx.server.config.read().get_one("rdbcompression").as_deref() != Some("no");
     EncodeOptions::new(compress, &ctx.server.keyspace.limits)
 }

@@ -14,6 +14,7 @@ pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod list;
+pub mod migrate;
 pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
@@ -138,6 +139,7 @@ pub static TABLE: &[CommandSpec] = &[
     keys::MEMORY,
     dump::DUMP,
     dump::RESTORE,
+    migrate::MIGRATE,
     // hashes
     hash::HSET,
     hash::HSETNX,
