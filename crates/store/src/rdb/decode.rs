@@ -205,8 +205,11 @@ pub(crate) fn read_value(cur: &mut Cursor<'_>, t: u8, limits: &EncodingLimits) -
             let pairs = ziplist::parse_zipmap(&blob).map_err(|e| cur.error_at(at, e))?;
             let mut hash = Hash::new();
             let longest = pairs.iter().map(|(f, v)| f.len().max(v.len())).max().unwrap_or(0);
+            // Converted once past the entry limit, as it fills: a listpack's duplicate check
+            // is a scan, and thousands of pairs would make loading quadratic.
+            let limits = HashLimits { max_entries: lim.hash.max_entries, max_value: usize::MAX };
             for (f, v) in &pairs {
-                if !hash.set(f, v, &HashLimits { max_entries: usize::MAX, max_value: usize::MAX }) {
+                if !hash.set(f, v, &limits) {
                     return Err(cur.error_at(at, "duplicate hash field in zipmap"));
                 }
             }
@@ -388,6 +391,7 @@ fn read_stream(cur: &mut Cursor<'_>, t: u8, lim: &Limits) -> Result<Value, Error
     let mut stream = Stream::new();
     let nodes = cur.count(2)?;
     let mut prev: Option<StreamId> = None;
+    let mut prev_master: Option<StreamId> = None;
     for _ in 0..nodes {
         let key_at = cur.offset();
         let key = cur.string()?;
@@ -395,6 +399,12 @@ fn read_stream(cur: &mut Cursor<'_>, t: u8, lim: &Limits) -> Result<Value, Error
             return Err(cur.error_at(key_at, "stream node key is not a stream ID"));
         }
         let master = raw_id(&key);
+        // Nodes hold consecutive ranges of IDs, each starting at its key: a key repeated, out
+        // of order, or not above every entry of the nodes before it is corrupt.
+        if prev_master.is_some_and(|p| master <= p) || prev.is_some_and(|p| master <= p) {
+            return Err(cur.error_at(key_at, "stream node key out of order"));
+        }
+        prev_master = Some(master);
         let at = cur.offset();
         let blob = cur.string()?;
         let items = listpack::parse_at(&blob, cur, at)?;
@@ -403,6 +413,9 @@ fn read_stream(cur: &mut Cursor<'_>, t: u8, lim: &Limits) -> Result<Value, Error
         }
         let entries = stream_node(master, &items).map_err(|e| cur.error_at(at, e))?;
         for (id, deleted, fields) in entries {
+            if id < master {
+                return Err(cur.error_at(at, "stream entry before its node's key"));
+            }
             if prev.is_some_and(|p| id <= p) {
                 return Err(cur.error_at(at, "stream entries out of order"));
             }

@@ -430,3 +430,228 @@ fn pending_entries_keep_their_owner() {
     assert_eq!(&*p.consumer, b"bob");
     assert_eq!(p.delivery_count, 1);
 }
+
+/// A DUMP payload: type byte, body, then the version and CRC64 trailer RESTORE checks.
+fn with_trailer(t: u8, body: &[u8]) -> Vec<u8> {
+    let mut p = vec![t];
+    p.extend_from_slice(body);
+    p.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64::crc64(0, &p);
+    p.extend_from_slice(&crc.to_le_bytes());
+    p
+}
+
+/// A blob as an RDB string.
+fn blob(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_len(&mut out, b.len() as u64);
+    out.extend_from_slice(b);
+    out
+}
+
+fn listpack_of(items: &[&[u8]]) -> Vec<u8> {
+    let mut w = listpack::Writer::new();
+    for i in items {
+        w.push(i);
+    }
+    w.finish()
+}
+
+/// What RESTORE says about `t` with `lp` as its blob: Ok(()) when accepted, else the error text.
+fn restore_blob(t: u8, lp: &[u8]) -> Result<(), String> {
+    match restore_payload(&with_trailer(t, &blob(lp)), &EncodingLimits::default()) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err("empty".into()),
+        Err(PayloadError::Format(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("{e:?}")),
+    }
+}
+
+#[test]
+fn restore_sanitizes_listpack_hashes_and_zsets() {
+    for t in [kind::HASH_LISTPACK, kind::ZSET_LISTPACK] {
+        assert_eq!(restore_blob(t, &listpack_of(&[b"a", b"1", b"b", b"2"])), Ok(()));
+        // The header's element count disagreeing with the elements.
+        let mut lp = listpack_of(&[b"a", b"1", b"b", b"2"]);
+        lp[4] = 6;
+        assert!(restore_blob(t, &lp).unwrap_err().contains("counts 6 elements"));
+        // An odd number of elements: a field (member) without its value (score).
+        assert!(restore_blob(t, &listpack_of(&[b"a", b"1", b"b"])).unwrap_err().contains("odd element count"));
+        // The same field (member) twice, also when one of them is stored as an integer.
+        assert!(restore_blob(t, &listpack_of(&[b"a", b"1", b"a", b"2"])).unwrap_err().contains("duplicate"));
+        assert!(restore_blob(t, &listpack_of(&[b"7", b"1", b"7", b"2"])).unwrap_err().contains("duplicate"));
+        // Not a listpack at all: the size in its header disagrees with the blob's.
+        let mut lp = listpack_of(&[b"a", b"1"]);
+        lp[0] += 1;
+        assert!(restore_blob(t, &lp).unwrap_err().contains("header says"));
+        // No elements: an empty key, which RESTORE refuses.
+        assert_eq!(restore_blob(t, &listpack_of(&[])), Err("empty".into()));
+    }
+    // A score that is not a number, or NaN.
+    assert!(restore_blob(kind::ZSET_LISTPACK, &listpack_of(&[b"a", b"x"])).unwrap_err().contains("invalid score"));
+    assert!(restore_blob(kind::ZSET_LISTPACK, &listpack_of(&[b"a", b"nan"])).unwrap_err().contains("NaN"));
+}
+
+#[test]
+fn restore_sanitizes_intsets() {
+    let intset = |width: u32, count: u32, members: &[i64]| {
+        let mut b = width.to_le_bytes().to_vec();
+        b.extend_from_slice(&count.to_le_bytes());
+        for m in members {
+            b.extend_from_slice(&m.to_le_bytes()[..width as usize]);
+        }
+        b
+    };
+    assert_eq!(restore_blob(kind::SET_INTSET, &intset(2, 3, &[-5, 1, 300])), Ok(()));
+    assert_eq!(restore_blob(kind::SET_INTSET, &intset(8, 2, &[-5, 1 << 40])), Ok(()));
+    let refused = [
+        (intset(2, 3, &[1, -5, 300]), "out of order"),
+        (intset(4, 3, &[1, 1, 300]), "out of order or repeated"),
+        (intset(2, 4, &[1, 2, 3]), "does not fit"),
+        (intset(2, 2, &[1, 2, 3]), "does not fit"),
+        (intset(3, 2, &[1, 2]), "invalid encoding"),
+        (intset(2, 0, &[]), "empty intset"),
+        (vec![2, 0, 0, 0], "shorter than its header"),
+    ];
+    for (b, why) in refused {
+        let e = restore_blob(kind::SET_INTSET, &b).unwrap_err();
+        assert!(e.contains(why), "{e} (wanted {why})");
+    }
+}
+
+/// A stream node's listpack in Redis's layout, master fields ["f"]: per entry (flags, ms delta,
+/// seq delta); entries flagged 2 reuse the master fields, the others carry their own "g".
+fn stream_node_lp(live: i64, deleted: i64, entries: &[(i64, i64, i64)], lp_count: Option<i64>) -> Vec<u8> {
+    let mut w = listpack::Writer::new();
+    for i in [live, deleted, 1] {
+        w.push_int(i);
+    }
+    w.push(b"f");
+    w.push_int(0);
+    for &(flags, ms, seq) in entries {
+        for i in [flags, ms, seq] {
+            w.push_int(i);
+        }
+        if flags & 2 != 0 {
+            w.push(b"v");
+            w.push_int(lp_count.unwrap_or(4));
+        } else {
+            w.push_int(1);
+            w.push(b"g");
+            w.push(b"v");
+            w.push_int(lp_count.unwrap_or(6));
+        }
+    }
+    w.finish()
+}
+
+/// A version-1 stream payload from (node key, listpack) pairs, its length and last ID.
+fn stream_payload(nodes: &[((u64, u64), Vec<u8>)], len: u64, last: (u64, u64)) -> Vec<u8> {
+    let mut b = Vec::new();
+    put_len(&mut b, nodes.len() as u64);
+    for ((ms, seq), lp) in nodes {
+        let mut key = ms.to_be_bytes().to_vec();
+        key.extend_from_slice(&seq.to_be_bytes());
+        b.extend_from_slice(&blob(&key));
+        b.extend_from_slice(&blob(lp));
+    }
+    for n in [len, last.0, last.1, 0] {
+        put_len(&mut b, n);
+    }
+    with_trailer(kind::STREAM_LISTPACKS, &b)
+}
+
+fn restore_stream(nodes: &[((u64, u64), Vec<u8>)], len: u64, last: (u64, u64)) -> Result<(), String> {
+    match restore_payload(&stream_payload(nodes, len, last), &EncodingLimits::default()) {
+        Ok(_) => Ok(()),
+        Err(PayloadError::Format(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("{e:?}")),
+    }
+}
+
+#[test]
+fn restore_sanitizes_stream_listpacks() {
+    let good = stream_node_lp(2, 1, &[(2, 0, 0), (3, 0, 1), (0, 1, 0)], None);
+    assert_eq!(restore_stream(&[((10, 0), good.clone())], 2, (11, 0)), Ok(()));
+    let refused = [
+        // An entry's element count (its last element) not matching its fields.
+        (vec![((10, 0), stream_node_lp(1, 0, &[(2, 0, 0)], Some(5)))], 1, "element count does not match"),
+        // Counts in the master entry that the entries do not bear out.
+        (vec![((10, 0), stream_node_lp(2, 0, &[(2, 0, 0)], None))], 2, "missing or non-integer"),
+        (vec![((10, 0), stream_node_lp(1, 0, &[(2, 0, 0), (2, 0, 1)], None))], 1, "elements after the last"),
+        (vec![((10, 0), stream_node_lp(1, 1, &[(2, 0, 0), (2, 0, 1)], None))], 2, "deleted count"),
+        // Entries out of order, and one before its node's key (a negative delta).
+        (vec![((10, 0), stream_node_lp(2, 0, &[(2, 0, 1), (2, 0, 0)], None))], 2, "out of order"),
+        (vec![((10, 5), stream_node_lp(1, 0, &[(2, 0, -1)], None))], 1, "before its node's key"),
+        // Node keys repeated, descending, or not above the entries of the node before.
+        (
+            vec![
+                ((10, 0), stream_node_lp(1, 0, &[(2, 0, 0)], None)),
+                ((10, 0), stream_node_lp(1, 0, &[(2, 0, 1)], None)),
+            ],
+            2,
+            "node key out of order",
+        ),
+        (
+            vec![
+                ((10, 0), stream_node_lp(1, 0, &[(2, 0, 0)], None)),
+                ((5, 0), stream_node_lp(1, 0, &[(2, 6, 0)], None)),
+            ],
+            2,
+            "node key out of order",
+        ),
+        (
+            vec![
+                ((10, 0), stream_node_lp(1, 0, &[(2, 3, 0)], None)),
+                ((12, 0), stream_node_lp(1, 0, &[(2, 2, 0)], None)),
+            ],
+            2,
+            "node key out of order",
+        ),
+    ];
+    for (nodes, len, why) in refused {
+        let e = restore_stream(&nodes, len, (20, 0)).unwrap_err();
+        assert!(e.contains(why), "{e} (wanted {why})");
+    }
+    // The master entry not ended by 0, and an empty node.
+    let mut w = listpack::Writer::new();
+    for i in [1, 0, 1] {
+        w.push_int(i);
+    }
+    w.push(b"f");
+    w.push_int(1);
+    for i in [2, 0, 0] {
+        w.push_int(i);
+    }
+    w.push(b"v");
+    w.push_int(4);
+    let e = restore_stream(&[((10, 0), w.finish())], 1, (20, 0)).unwrap_err();
+    assert!(e.contains("not terminated by 0"), "{e}");
+    let e = restore_stream(&[((10, 0), listpack_of(&[]))], 0, (20, 0)).unwrap_err();
+    assert!(e.contains("empty stream node"), "{e}");
+    // The stream's length or last ID disagreeing with its entries.
+    assert!(restore_stream(&[((10, 0), good.clone())], 3, (11, 0)).unwrap_err().contains("length 3"));
+    assert!(restore_stream(&[((10, 0), good)], 2, (10, 0)).unwrap_err().contains("after the stream's last ID"));
+}
+
+#[test]
+fn big_zipmaps_load_in_linear_time() {
+    // 50,000 pairs: loaded as a listpack filled pair by pair (each insert scanning for a
+    // duplicate) this took minutes; converted once past the entry limit it takes milliseconds.
+    let n = 50_000u32;
+    let mut zm = vec![254];
+    for i in 0..n {
+        zm.extend_from_slice(&[4, b'k', (i >> 16) as u8, (i >> 8) as u8, i as u8, 1, 0, b'v']);
+    }
+    zm.push(0xFF);
+    let start = std::time::Instant::now();
+    let h = read_object(&[&[kind::HASH_ZIPMAP][..], &blob(&zm)].concat(), &EncodingLimits::default()).unwrap().unwrap();
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
+    let Value::Hash(h) = h else { panic!("a hash") };
+    assert_eq!((h.len(), h.encoding()), (n as usize, "hashtable"));
+    // A duplicate field is still found after the conversion.
+    let mut dup = zm[..zm.len() - 1].to_vec();
+    dup.extend_from_slice(&[4, b'k', 0, 0, 7, 1, 0, b'v', 0xFF]);
+    let e = read_object(&[&[kind::HASH_ZIPMAP][..], &blob(&dup)].concat(), &EncodingLimits::default()).unwrap_err();
+    assert!(e.what.contains("duplicate"), "{e}");
+}
