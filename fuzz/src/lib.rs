@@ -6,60 +6,11 @@
 //! the input can back. Whatever is read is written again and read back, and must come back as
 //! the same value.
 
-use std::collections::BTreeMap;
-
 use roost_store::rdb::{
-    crc64::crc64, dump_payload, restore_payload, EncodeOptions, Error, PayloadError, Reader, Record, Writer,
+    canonical, crc64::crc64, dump_payload, restore_payload, EncodeOptions, Error, PayloadError, Reader, Record, Writer,
     RDB_VERSION,
 };
-use roost_store::stream::StreamId;
 use roost_store::{EncodingLimits, Value};
-
-/// A value in a form two equal values share whatever their encodings (and a hash table's
-/// iteration order).
-pub fn canonical(v: &Value) -> String {
-    match v {
-        Value::Str(s) => format!("str {:?}", s.to_vec()),
-        Value::List(l) => format!("list {:?}", l.iter().map(|e| e.into_owned()).collect::<Vec<_>>()),
-        Value::Hash(h) => {
-            format!("hash {:?}", h.iter().map(|(f, v)| (f.into_owned(), v.into_owned())).collect::<BTreeMap<_, _>>())
-        }
-        Value::Set(s) => {
-            let mut m: Vec<Vec<u8>> = s.iter().map(|m| m.into_owned()).collect();
-            m.sort();
-            format!("set {m:?}")
-        }
-        Value::ZSet(z) => {
-            format!("zset {:?}", z.iter().map(|(m, s)| (m.into_owned(), s.to_bits())).collect::<Vec<_>>())
-        }
-        Value::Stream(s) => {
-            let entries: Vec<String> =
-                s.range(StreamId::MIN, StreamId::MAX, false).map(|(id, f)| format!("{id} {f:?}")).collect();
-            let groups: Vec<String> = s
-                .groups
-                .iter()
-                .map(|(n, g)| {
-                    let pel: Vec<String> = g
-                        .pending
-                        .iter()
-                        .map(|(id, p)| format!("{id}:{:?}:{}:{}", p.consumer, p.delivery_time, p.delivery_count))
-                        .collect();
-                    let cons: Vec<String> =
-                        g.consumers.iter().map(|(c, x)| format!("{c:?}:{}:{:?}", x.seen_time, x.pending)).collect();
-                    format!("{n:?} {} {:?} {pel:?} {cons:?}", g.last_id, g.entries_read)
-                })
-                .collect();
-            format!(
-                "stream len={} last={} maxdel={} added={} first={:?} {entries:?} {groups:?}",
-                s.len(),
-                s.last_id,
-                s.max_deleted_id,
-                s.entries_added,
-                s.first_id()
-            )
-        }
-    }
-}
 
 /// A refusal must say what and where: a description, and an offset inside the input.
 fn check_error(e: &Error, input_len: usize) {

@@ -13,6 +13,7 @@
 //! anything is allocated for it, every listpack, ziplist and intset is walked in full, and a
 //! malformed payload is an [`Error`] naming what was wrong and where, never a panic.
 
+mod canonical;
 pub mod crc64;
 mod decode;
 mod encode;
@@ -25,6 +26,7 @@ mod ziplist;
 use std::borrow::Cow;
 use std::fmt;
 
+pub use canonical::canonical;
 pub use decode::{read_object, restore_payload, verify_payload, PayloadError};
 pub use encode::{dump_payload, object_type, write_object, EncodeOptions};
 pub use file::{put_key, put_select_db, Reader, Record, Writer};
