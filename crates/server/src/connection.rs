@@ -35,6 +35,21 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
     let mut pending: Vec<u8> = Vec::new();
     // This connection stopped the world for a command of the current batch.
     let mut world_held = false;
+    // The context a command runs in, borrowed from this connection's state (the clock is
+    // declared later, so it is named at each use).
+    macro_rules! ctx {
+        ($clock:ident) => {
+            Ctx {
+                server: &server,
+                client: &mut client,
+                handle: &handle,
+                reply: &mut reply,
+                stats: &stats,
+                rng: &mut rng,
+                clock: &mut $clock,
+            }
+        };
+    }
 
     'conn: loop {
         let missing = parser.bulk_bytes_missing(input.len());
@@ -115,26 +130,10 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                         }
                         clock = Instant::now();
                     }
-                    let mut ctx = Ctx {
-                        server: &server,
-                        client: &mut client,
-                        handle: &handle,
-                        reply: &mut reply,
-                        stats: &stats,
-                        rng: &mut rng,
-                        clock: &mut clock,
-                    };
+                    let mut ctx = ctx!(clock);
                     if let Outcome::NeedsWorld(holder) = execute(&mut ctx, &args) {
                         server.gate.stop_world(handle.id, &stats, &server.workers, holder).await;
-                        let mut ctx = Ctx {
-                            server: &server,
-                            client: &mut client,
-                            handle: &handle,
-                            reply: &mut reply,
-                            stats: &stats,
-                            rng: &mut rng,
-                            clock: &mut clock,
-                        };
+                        let mut ctx = ctx!(clock);
                         execute(&mut ctx, &args);
                         // Kept until the batch ends: the next scripts of a pipeline run without
                         // stopping the world again each time.
@@ -186,15 +185,7 @@ pub async fn serve(server: Arc<Server>, stats: Arc<WorkerStats>, mut stream: Tcp
                             Gate::enter(&stats);
                         }
                         clock = Instant::now();
-                        let mut ctx = Ctx {
-                            server: &server,
-                            client: &mut client,
-                            handle: &handle,
-                            reply: &mut reply,
-                            stats: &stats,
-                            rng: &mut rng,
-                            clock: &mut clock,
-                        };
+                        let mut ctx = ctx!(clock);
                         migrate::finish(&mut ctx, job, outcome);
                     }
                     if client.close_after_reply {
