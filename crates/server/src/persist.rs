@@ -117,8 +117,9 @@ impl ShardSink for ShardEncoder {
 
     fn changing(&self, db: usize, (key, entry, expire_at): SnapshotKey<'_>) {
         // Written without compression: LZF is most of encoding's cost, and this runs on a
-        // worker in the middle of a command. The file is as valid, a little larger.
-        let mut out = Vec::new();
+        // worker in the middle of a command. The file is as valid, a little larger. Sized up
+        // front: growing the buffer would copy the value again.
+        let mut out = Vec::with_capacity(key.as_bytes().len() + entry.value.heap_size() + 64);
         put_select_db(&mut out, db, 0, 0);
         let opts = EncodeOptions { compress: false, ..self.opts };
         put_key(&mut out, key.as_bytes(), &entry.value, (expire_at != 0).then_some(expire_at), &opts);
