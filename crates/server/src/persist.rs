@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
-use roost_store::rdb::{put_key, put_select_db, EncodeOptions, Reader, Record, Writer};
+use roost_store::rdb::{put_key, put_select_db, put_string_key, EncodeOptions, Reader, Record, Writer};
 use roost_store::snapshot::SnapshotKey;
-use roost_store::{now_ms, ShardSink};
+use roost_store::{now_ms, ShardSink, StrValue, Value};
 
 use crate::log;
 use crate::server::Server;
@@ -79,9 +79,26 @@ const MAX_QUEUED_BYTES: usize = 8 << 20;
 /// How long the writer sleeps when it finds the queue empty.
 const WRITER_POLL: std::time::Duration = std::time::Duration::from_micros(500);
 
+/// What the snapshot's sink queues for the writer thread.
+enum Chunk {
+    /// Records, encoded.
+    Records(Vec<u8>),
+    /// A string key a worker handed over, as its name and value bytes (`key_len` of them are the
+    /// name): the writer encodes it, compressing when it has the time.
+    StringKey { db: usize, key_len: usize, bytes: Vec<u8>, expire_at: u64 },
+}
+
+impl Chunk {
+    fn len(&self) -> usize {
+        match self {
+            Chunk::Records(bytes) | Chunk::StringKey { bytes, .. } => bytes.len(),
+        }
+    }
+}
+
 /// Encodes the snapshot's keys into RDB records and queues them for the writer.
 struct ShardEncoder {
-    tx: mpsc::Sender<Vec<u8>>,
+    tx: mpsc::Sender<Chunk>,
     opts: EncodeOptions,
     /// Bytes queued and not yet written; the writer thread subtracts what it writes.
     queued: Arc<AtomicUsize>,
@@ -92,7 +109,7 @@ struct ShardEncoder {
 }
 
 impl ShardEncoder {
-    fn send(&self, chunk: Vec<u8>) {
+    fn send(&self, chunk: Chunk) {
         self.queued.fetch_add(chunk.len(), Ordering::Relaxed);
         // A writer that gave up (a failed disk) has dropped the receiver; the snapshot still
         // has to finish, so the error is not this thread's to act on.
@@ -111,19 +128,31 @@ impl ShardSink for ShardEncoder {
             put_key(&mut out, key.as_bytes(), &entry.value, expire, &self.opts);
         }
         if !out.is_empty() {
-            self.send(out);
+            self.send(Chunk::Records(out));
         }
     }
 
     fn changing(&self, db: usize, (key, entry, expire_at): SnapshotKey<'_>) {
-        // Written without compression: LZF is most of encoding's cost, and this runs on a
-        // worker in the middle of a command. The file is as valid, a little larger. Sized up
-        // front: growing the buffer would copy the value again.
+        // This runs on a worker in the middle of a command: no compression here, as it is most
+        // of encoding's cost. A string (the common case) goes over as its bytes, for the writer
+        // to compress when it has the time; anything else is written uncompressed (as valid, a
+        // little larger). Buffers are sized up front: growing one would copy the value again.
+        if let Value::Str(s) = &entry.value {
+            if self.opts.compress && !matches!(s, StrValue::Int(_)) {
+                let mut scratch = [0u8; 20];
+                let value = s.bytes(&mut scratch);
+                let mut bytes = Vec::with_capacity(key.as_bytes().len() + value.len());
+                bytes.extend_from_slice(key.as_bytes());
+                bytes.extend_from_slice(value);
+                self.send(Chunk::StringKey { db, key_len: key.as_bytes().len(), bytes, expire_at });
+                return;
+            }
+        }
         let mut out = Vec::with_capacity(key.as_bytes().len() + entry.value.heap_size() + 64);
         put_select_db(&mut out, db, 0, 0);
         let opts = EncodeOptions { compress: false, ..self.opts };
         put_key(&mut out, key.as_bytes(), &entry.value, (expire_at != 0).then_some(expire_at), &opts);
-        self.send(out);
+        self.send(Chunk::Records(out));
     }
 
     fn pace(&self, given: usize) {
@@ -303,7 +332,7 @@ fn aux_fields(aof_base: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// The writer's end of the queue.
 struct Incoming {
-    rx: mpsc::Receiver<Vec<u8>>,
+    rx: mpsc::Receiver<Chunk>,
     /// Bytes queued and not yet written (shared with the sink).
     queued: Arc<AtomicUsize>,
     pace: SavePace,
@@ -330,6 +359,7 @@ fn write_file(
         // up, and competes with commands for them once the queue (the save's memory) passes
         // its bound: what workers hand over then is written before it piles up.
         let mut idle = false;
+        let mut scratch = Vec::new();
         loop {
             let behind = incoming.queued.load(Ordering::Relaxed) > MAX_QUEUED_BYTES;
             if incoming.pace == SavePace::Background && behind == idle {
@@ -346,8 +376,21 @@ fn write_file(
                 }
                 Err(mpsc::TryRecvError::Disconnected) => break,
             };
-            w.records(&chunk)?;
-            incoming.queued.fetch_sub(chunk.len(), Ordering::Relaxed);
+            let len = chunk.len();
+            match chunk {
+                Chunk::Records(records) => w.records(&records)?,
+                Chunk::StringKey { db, key_len, bytes, expire_at } => {
+                    // Compressed while the writer keeps up (it is then in the idle class, on
+                    // time no command wanted); written plain when it has fallen behind.
+                    scratch.clear();
+                    put_select_db(&mut scratch, db, 0, 0);
+                    let (key, value) = bytes.split_at(key_len);
+                    let expire = (expire_at != 0).then_some(expire_at);
+                    put_string_key(&mut scratch, key, value, expire, opts.compress && !behind);
+                    w.records(&scratch)?;
+                }
+            }
+            incoming.queued.fetch_sub(len, Ordering::Relaxed);
         }
         let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
