@@ -696,6 +696,10 @@ pub(crate) fn switch(server: &Arc<Server>, on: bool) -> Result<(), String> {
     if aof.written.load(Ordering::Acquire) < aof.appended.load(Ordering::Acquire) || aof.target.lock().is_some() {
         return Err("ERR The previous append-only file is still being flushed, try again".into());
     }
+    if aof.rewrite.running() {
+        // A rewrite made with appendonly off would write its manifest over the new layout's.
+        return Err("ERR Background save or AOF rewrite in progress: switch appendonly on when it has ended".into());
+    }
     if !dataset_empty(server) {
         return rewrite::switch_on_with_data(server);
     }

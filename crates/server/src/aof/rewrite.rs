@@ -74,9 +74,6 @@ pub enum RewriteError {
 pub fn start(server: &Arc<Server>) -> Result<(), RewriteError> {
     let aof = &server.aof;
     let state = &aof.rewrite;
-    if !aof.is_on() {
-        return Err(RewriteError::Failed("the append-only file is off (appendonly no)".into()));
-    }
     if state.running.swap(true, Ordering::AcqRel) {
         return Err(RewriteError::AlreadyRunning);
     }
@@ -86,6 +83,9 @@ pub fn start(server: &Arc<Server>) -> Result<(), RewriteError> {
         return Err(RewriteError::Scheduled);
     }
     state.scheduled.store(false, Ordering::Relaxed);
+    if !aof.is_on() {
+        return rewrite_while_off(server);
+    }
     match switch_incr(server) {
         Ok((base_path, base_name, base_seq, first_new_incr)) => {
             let started = now_ms();
@@ -133,6 +133,44 @@ fn finish(server: &Server, result: Result<(), String>, started: u64) {
         }
     }
     state.running.store(false, Ordering::Release);
+}
+
+/// A rewrite with appendonly off, as Redis does one: a base of the data (a snapshot of this
+/// instant) and a manifest naming only it, which `appendonly yes` at the next start loads.
+fn rewrite_while_off(server: &Arc<Server>) -> Result<(), RewriteError> {
+    let state = &server.aof.rewrite;
+    let fail = |e: String| {
+        finish(server, Err(e.clone()), now_ms());
+        Err(RewriteError::Failed(e))
+    };
+    let mut files = super::configured_files(&server.config.read());
+    if let Err(e) = std::fs::create_dir_all(&files.dir) {
+        return fail(io_err("Can't create the AOF directory", &files.dir, e));
+    }
+    let previous = super::load::read_manifest(&files).ok();
+    let base_seq = previous.as_ref().and_then(|p| p.base.as_ref()).map_or(0, |b| b.1) + 1;
+    let base_name = format!("{}.{base_seq}.base.rdb", files.filename);
+    let base_path = files.dir.join(&base_name);
+    let started = now_ms();
+    state.started_ms.store(started, Ordering::Relaxed);
+    log(NOTICE, "Background append only file rewriting started");
+    let begun =
+        persist::write_snapshot(server, base_path, true, persist::SavePace::Background, move |server, result| {
+            let result = result.and_then(|()| {
+                files.base = Some((base_name, base_seq));
+                files.incrs.clear();
+                files.write_manifest().map_err(|e| io_err("Can't write the manifest", &files.manifest_path(), e))?;
+                if let Some(previous) = previous {
+                    remove_unlisted(&files, &previous);
+                }
+                Ok(())
+            });
+            finish(server, result, started);
+        });
+    match begun {
+        Ok(()) => Ok(()),
+        Err(SaveError::InProgress | SaveError::Busy) => fail("the keyspace snapshot is busy".into()),
+    }
 }
 
 /// CONFIG SET appendonly yes on a non-empty dataset, with the world stopped. Appending starts
@@ -261,10 +299,11 @@ fn install(server: &Server, base_name: String, base_seq: u64, first_new_incr: u6
 /// command runs.
 pub fn rewrite_if_due(server: &Arc<Server>) {
     let aof = &server.aof;
-    if !aof.is_on() || aof.rewrite.running() || server.save.in_progress() {
+    let scheduled = aof.rewrite.scheduled.load(Ordering::Relaxed);
+    if (!aof.is_on() && !scheduled) || aof.rewrite.running() || server.save.in_progress() {
         return;
     }
-    let due = aof.rewrite.scheduled.load(Ordering::Relaxed) || {
+    let due = scheduled || {
         let config = server.config.read();
         let percent: u64 = config.get_one("auto-aof-rewrite-percentage").and_then(|v| v.parse().ok()).unwrap_or(100);
         let min: u64 = config.get_one("auto-aof-rewrite-min-size").and_then(|v| v.parse().ok()).unwrap_or(64 << 20);
