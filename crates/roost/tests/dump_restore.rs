@@ -353,3 +353,29 @@ fn damaged_payloads_with_valid_checksums_are_refused_cleanly() {
     }
     assert_eq!(o.cmd_str(&["PING"]), "+PONG\r\n");
 }
+
+/// RESTORE-ASKING is RESTORE outside cluster mode, with its own name in errors and COMMAND INFO.
+#[test]
+fn restore_asking_is_restore_outside_a_cluster() {
+    let redis = TestServer::start_redis();
+    let roost = TestServer::start(&[]);
+    let mut replies = Vec::new();
+    for s in [&roost, &redis] {
+        let mut c = s.raw();
+        c.cmd(&["RPUSH", "src", "a", "b", "c"]);
+        let payload = dump(&mut c, "src");
+        let mut seen = vec![restore(&mut c, "dst", "0", &payload, &[]), restore(&mut c, "dst", "0", &payload, &[])];
+        let mut args: Vec<&[u8]> = vec![b"RESTORE-ASKING", b"dst2", b"0", &payload];
+        seen.push(String::from_utf8_lossy(&c.cmd_bytes(&args)).into_owned());
+        args[1] = b"dst";
+        seen.push(String::from_utf8_lossy(&c.cmd_bytes(&args)).into_owned());
+        args.push(b"REPLACE");
+        seen.push(String::from_utf8_lossy(&c.cmd_bytes(&args)).into_owned());
+        seen.push(c.cmd_str(&["LRANGE", "dst2", "0", "-1"]));
+        seen.push(c.cmd_str(&["RESTORE-ASKING", "k"]));
+        let info = c.cmd_str(&["COMMAND", "INFO", "restore-asking"]);
+        seen.push(info[..info.find("$4\r\ntips").unwrap_or(info.len())].to_string());
+        replies.push(seen);
+    }
+    assert_eq!(replies[0], replies[1], "Roost (left) and redis-server (right)");
+}

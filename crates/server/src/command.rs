@@ -34,6 +34,8 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 16;
     pub const SENTINEL: u32 = 1 << 17;
     pub const NO_ASYNC_LOADING: u32 = 1 << 18;
+    /// Runs on a cluster node for a slot being imported when the client sent ASKING.
+    pub const ASKING: u32 = 1 << 19;
     /// Not a Redis flag and never printed: the command runs with every other worker stopped
     /// between commands (scripts, and transactions that reach beyond their declared keys).
     pub const EXCLUSIVE: u32 = 1 << 31;
@@ -50,6 +52,7 @@ pub mod flags {
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),
+        (ASKING, "asking"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),

@@ -41,6 +41,16 @@ pub const RESTORE: CommandSpec = CommandSpec {
     run: restore,
     ..BASE
 };
+/// RESTORE as a cluster node receives it from MIGRATE for a slot it is importing. Without
+/// cluster mode it is RESTORE (as in Redis).
+pub const RESTORE_ASKING: CommandSpec = CommandSpec {
+    name: "restore-asking",
+    flags: WRITE | DENYOOM | ASKING,
+    group: "server",
+    since: "3.0.0",
+    summary: "An internal command for migrating keys in a cluster.",
+    ..RESTORE
+};
 
 fn busy_key() -> CmdError {
     CmdError::msg("BUSYKEY Target key name already exists.")

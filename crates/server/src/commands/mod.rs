@@ -139,6 +139,7 @@ pub static TABLE: &[CommandSpec] = &[
     keys::MEMORY,
     dump::DUMP,
     dump::RESTORE,
+    dump::RESTORE_ASKING,
     migrate::MIGRATE,
     // hashes
     hash::HSET,
