@@ -36,6 +36,9 @@ pub mod flags {
     pub const NO_ASYNC_LOADING: u32 = 1 << 18;
     /// Runs on a cluster node for a slot being imported when the client sent ASKING.
     pub const ASKING: u32 = 1 << 19;
+    /// Not a Redis flag and never printed: the command's changes are made later by commands of
+    /// their own (MIGRATE's DEL), so running it dirties nothing, wakes no WATCH, counts no write.
+    pub const DEFERRED_WRITE: u32 = 1 << 30;
     /// Not a Redis flag and never printed: the command runs with every other worker stopped
     /// between commands (scripts, and transactions that reach beyond their declared keys).
     pub const EXCLUSIVE: u32 = 1 << 31;

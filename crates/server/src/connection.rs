@@ -714,8 +714,7 @@ pub(crate) fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize
     counters.calls.fetch_add(1, Ordering::Relaxed);
     counters.usec.fetch_add(ns / 1000, Ordering::Relaxed);
     counters.latency.record(ns);
-    // MIGRATE itself changes nothing: its deletions run later as a DEL of their own.
-    if spec.has(flags::WRITE) && result.is_ok() && spec.name != "migrate" {
+    if spec.has(flags::WRITE) && result.is_ok() && !spec.has(flags::DEFERRED_WRITE) {
         ctx.stats.dirty.fetch_add(1, Ordering::Relaxed);
         if ctx.server.watches.any() {
             for i in spec.key_positions(args) {

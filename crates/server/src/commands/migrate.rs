@@ -28,7 +28,7 @@ pub use transfer::run;
 pub const MIGRATE: CommandSpec = CommandSpec {
     name: "migrate",
     arity: -6,
-    flags: WRITE | MOVABLEKEYS,
+    flags: WRITE | MOVABLEKEYS | DEFERRED_WRITE,
     keys: Keys::Custom(migrate_keys),
     key_flags: &["RW", "ACCESS", "DELETE"],
     acl: &["@keyspace", "@write", "@slow", "@dangerous"],
