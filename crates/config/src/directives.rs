@@ -242,7 +242,7 @@ pub(crate) static TABLE: &[Directive] = &[
     D::new("cluster-require-full-coverage", bool_(), "yes"),
     D::new("rdb-save-incremental-fsync", bool_(), "yes").persist(),
     D::new("aof-load-truncated", bool_(), "yes").persist().done(),
-    D::new("aof-use-rdb-preamble", bool_(), "yes").persist(),
+    D::new("aof-use-rdb-preamble", bool_(), "yes").persist().done(),
     D::new("aof-timestamp-enabled", bool_(), "no").persist().done(),
     D::new("cluster-replica-no-failover", bool_(), "no").alias("cluster-slave-no-failover"),
     D::new("replica-lazy-flush", bool_(), "no").alias("slave-lazy-flush"),

@@ -304,8 +304,8 @@ fn protected_configs() {
 fn unimplemented_reporting() {
     let mut cfg = Config::default();
     assert!(cfg.unimplemented_in_use().is_empty());
-    set(&mut cfg, &[("timeout", "5"), ("maxmemory-policy", "allkeys-lru"), ("aof-use-rdb-preamble", "no")]).unwrap();
-    assert_eq!(cfg.unimplemented_in_use(), [("aof-use-rdb-preamble", true), ("maxmemory-policy", false)]);
+    set(&mut cfg, &[("timeout", "5"), ("maxmemory-policy", "allkeys-lru"), ("rdb-del-sync-files", "yes")]).unwrap();
+    assert_eq!(cfg.unimplemented_in_use(), [("rdb-del-sync-files", true), ("maxmemory-policy", false)]);
     assert_eq!(Config::is_implemented("timeout"), Some(true));
     assert_eq!(Config::is_implemented("slave-read-only"), Some(false));
     assert_eq!(Config::is_implemented("nope"), None);

@@ -335,38 +335,41 @@ fn manifest(dir: &TempDir) -> String {
 /// incremental file those after, none twice.
 #[test]
 fn bgrewriteaof_builds_a_base_from_a_snapshot_without_losing_or_repeating_writes() {
-    let dir = temp_dir("aof-rewrite");
-    let after;
-    {
-        let s = start_in(&dir, &["--appendonly", "yes", "--threads", "2"]);
-        let mut c = s.raw();
-        fill(&mut c);
-        for _ in 0..500 {
-            c.cmd(&["INCR", "counter"]);
-        }
-        assert_eq!(c.cmd_str(&["BGREWRITEAOF"]), "+Background append only file rewriting started\r\n");
-        let port = s.port;
-        let writer = std::thread::spawn(move || {
-            let mut w = RawClient::connect(port);
-            for _ in 0..2_000 {
-                w.cmd(&["INCR", "counter"]);
+    // An RDB base, and with `aof-use-rdb-preamble no` a base of commands.
+    for (preamble, base) in [("yes", ".base.rdb"), ("no", ".base.aof")] {
+        let dir = temp_dir("aof-rewrite");
+        let after;
+        {
+            let s = start_in(&dir, &["--appendonly", "yes", "--threads", "2", "--aof-use-rdb-preamble", preamble]);
+            let mut c = s.raw();
+            fill(&mut c);
+            for _ in 0..500 {
+                c.cmd(&["INCR", "counter"]);
             }
-        });
-        writer.join().unwrap();
-        let info = wait_rewrites(&mut c, 1);
-        assert!(info.contains("aof_last_bgrewrite_status:ok\r\n"), "{info}");
+            assert_eq!(c.cmd_str(&["BGREWRITEAOF"]), "+Background append only file rewriting started\r\n");
+            let port = s.port;
+            let writer = std::thread::spawn(move || {
+                let mut w = RawClient::connect(port);
+                for _ in 0..2_000 {
+                    w.cmd(&["INCR", "counter"]);
+                }
+            });
+            writer.join().unwrap();
+            let info = wait_rewrites(&mut c, 1);
+            assert!(info.contains("aof_last_bgrewrite_status:ok\r\n"), "{info}");
+            assert_eq!(c.cmd_str(&["GET", "counter"]), "$4\r\n2500\r\n");
+            let m = manifest(&dir);
+            assert!(m.contains(&format!("{base} seq 2 type b")) && m.lines().count() == 2, "{m}");
+            // Files the new layout does not name are gone.
+            let files = std::fs::read_dir(dir.0.join("appendonlydir")).unwrap().count();
+            assert_eq!(files, 3, "{m}");
+            after = digest(&mut c);
+        }
+        let s = start_in(&dir, &["--appendonly", "yes"]);
+        let mut c = s.raw();
+        assert_eq!(digest(&mut c), after, "preamble {preamble}");
         assert_eq!(c.cmd_str(&["GET", "counter"]), "$4\r\n2500\r\n");
-        let m = manifest(&dir);
-        assert!(m.contains(".base.rdb seq 2 type b") && m.lines().count() == 2, "{m}");
-        // Files the new layout does not name are gone.
-        let files = std::fs::read_dir(dir.0.join("appendonlydir")).unwrap().count();
-        assert_eq!(files, 3, "{m}");
-        after = digest(&mut c);
     }
-    let s = start_in(&dir, &["--appendonly", "yes"]);
-    let mut c = s.raw();
-    assert_eq!(digest(&mut c), after);
-    assert_eq!(c.cmd_str(&["GET", "counter"]), "$4\r\n2500\r\n");
 }
 
 /// A rewritten directory (an RDB base and an incremental file) loads into redis-server.

@@ -9,7 +9,7 @@
 //! waits on the disk; extra memory is the encoded shards queued for the writer.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
@@ -18,6 +18,7 @@ use roost_store::rdb::{put_key, put_select_db, put_string_key, EncodeOptions, Re
 use roost_store::snapshot::SnapshotKey;
 use roost_store::{now_ms, ShardSink, StrValue, Value};
 
+use crate::aof::command_base;
 use crate::log;
 use crate::server::Server;
 
@@ -79,10 +80,22 @@ const MAX_QUEUED_BYTES: usize = 8 << 20;
 /// How long the writer sleeps when it finds the queue empty.
 const WRITER_POLL: std::time::Duration = std::time::Duration::from_micros(500);
 
+/// What a snapshot is written as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FileForm {
+    /// An RDB file (`dbfilename`).
+    Rdb,
+    /// An RDB file as an append-only file's base (Redis's `aof-base` aux field set).
+    RdbAofBase,
+    /// An append-only file's base written as commands (`aof-use-rdb-preamble no`).
+    Commands,
+}
+
 /// What the snapshot's sink queues for the writer thread.
 enum Chunk {
-    /// Records, encoded.
-    Records(Vec<u8>),
+    /// Keys of database `db`, encoded. RDB records carry their own database selector; commands
+    /// get a SELECT from the writer when the database changes.
+    Records { db: usize, bytes: Vec<u8> },
     /// A string key a worker handed over, as its name and value bytes (`key_len` of them are the
     /// name): the writer encodes it, compressing when it has the time.
     StringKey { db: usize, key_len: usize, bytes: Vec<u8>, expire_at: u64 },
@@ -91,15 +104,16 @@ enum Chunk {
 impl Chunk {
     fn len(&self) -> usize {
         match self {
-            Chunk::Records(bytes) | Chunk::StringKey { bytes, .. } => bytes.len(),
+            Chunk::Records { bytes, .. } | Chunk::StringKey { bytes, .. } => bytes.len(),
         }
     }
 }
 
-/// Encodes the snapshot's keys into RDB records and queues them for the writer.
+/// Encodes the snapshot's keys (into RDB records, or commands) and queues them for the writer.
 struct ShardEncoder {
     tx: mpsc::Sender<Chunk>,
     opts: EncodeOptions,
+    commands: bool,
     /// Bytes queued and not yet written; the writer thread subtracts what it writes.
     queued: Arc<AtomicUsize>,
     /// Set when the writer stops reading (done or failed), so pacing never waits on it.
@@ -121,6 +135,10 @@ impl ShardSink for ShardEncoder {
     fn keys(&self, db: usize, sizes: (usize, usize), keys: &mut dyn Iterator<Item = SnapshotKey<'_>>) {
         let mut out = Vec::new();
         for (key, entry, expire_at) in keys {
+            if self.commands {
+                command_base::put_key(&mut out, key.as_bytes(), &entry.value, expire_at);
+                continue;
+            }
             if out.is_empty() {
                 put_select_db(&mut out, db, sizes.0 as u64, sizes.1 as u64);
             }
@@ -128,7 +146,7 @@ impl ShardSink for ShardEncoder {
             put_key(&mut out, key.as_bytes(), &entry.value, expire, &self.opts);
         }
         if !out.is_empty() {
-            self.send(Chunk::Records(out));
+            self.send(Chunk::Records { db, bytes: out });
         }
     }
 
@@ -137,6 +155,12 @@ impl ShardSink for ShardEncoder {
         // of encoding's cost. A string (the common case) goes over as its bytes, for the writer
         // to compress when it has the time; anything else is written uncompressed (as valid, a
         // little larger). Buffers are sized up front: growing one would copy the value again.
+        if self.commands {
+            let mut out = Vec::with_capacity(key.as_bytes().len() + entry.value.heap_size() + 64);
+            command_base::put_key(&mut out, key.as_bytes(), &entry.value, expire_at);
+            self.send(Chunk::Records { db, bytes: out });
+            return;
+        }
         if let Value::Str(s) = &entry.value {
             if self.opts.compress && !matches!(s, StrValue::Int(_)) {
                 let mut scratch = [0u8; 20];
@@ -152,7 +176,7 @@ impl ShardSink for ShardEncoder {
         put_select_db(&mut out, db, 0, 0);
         let opts = EncodeOptions { compress: false, ..self.opts };
         put_key(&mut out, key.as_bytes(), &entry.value, (expire_at != 0).then_some(expire_at), &opts);
-        self.send(Chunk::Records(out));
+        self.send(Chunk::Records { db, bytes: out });
     }
 
     fn pace(&self, given: usize) {
@@ -204,29 +228,32 @@ pub enum SaveError {
     Busy,
 }
 
-/// Writes an RDB file of the keyspace as it is now to `path` on background threads, then runs
-/// `done` there with the outcome. The snapshot's instant is this call: callers run it with the
-/// world stopped (their command is EXCLUSIVE) so that no command is between its lock and its
-/// unlock. `aof_base` marks the file as an append-only file's base (Redis's `aof-base` aux).
+/// Writes a file of the keyspace as it is now to `path`, in `form`, on background threads,
+/// then runs `done` there with the outcome. The snapshot's instant is this call: callers run it
+/// with the world stopped (their command is EXCLUSIVE) so that no command is between its lock
+/// and its unlock.
 pub fn write_snapshot(
     server: &Arc<Server>,
     path: PathBuf,
-    aof_base: bool,
+    form: FileForm,
     pace: SavePace,
     done: impl FnOnce(&Server, Result<(), String>) + Send + 'static,
 ) -> Result<(), SaveError> {
-    let (compress, checksum, key_delay_us) = {
+    let (compress, checksum, key_delay_us, timestamp) = {
         let config = server.config.read();
         let yes = |name: &str| config.get_one(name).is_none_or(|v| v == "yes");
         let delay = config.get_one("rdb-key-save-delay").and_then(|v| v.parse().ok()).unwrap_or(0);
-        (yes("rdbcompression"), yes("rdbchecksum"), delay)
+        let timestamp = config.get_one("aof-timestamp-enabled").as_deref() == Some("yes");
+        (yes("rdbcompression"), yes("rdbchecksum"), delay, timestamp)
     };
     let opts = EncodeOptions::new(compress, &server.keyspace.limits);
     let (tx, rx) = mpsc::channel();
     let libraries = server.scripting.library_codes();
     let queued = Arc::new(AtomicUsize::new(0));
     let writer_gone = Arc::new(AtomicBool::new(false));
-    let encoder = ShardEncoder { tx, opts, queued: queued.clone(), writer_gone: writer_gone.clone(), key_delay_us };
+    let commands = form == FileForm::Commands;
+    let encoder =
+        ShardEncoder { tx, opts, commands, queued: queued.clone(), writer_gone: writer_gone.clone(), key_delay_us };
     if !server.keyspace.begin_snapshot(Arc::new(encoder)) {
         return Err(SaveError::Busy);
     }
@@ -245,11 +272,17 @@ pub fn write_snapshot(
                 server.keyspace.drive_snapshot()
             })
         };
-        let aux = aux_fields(aof_base);
         let result = match driver {
             Ok(driver) => {
                 let incoming = Incoming { rx, queued, pace };
-                let written = write_file(&path, incoming, opts, checksum, &aux, &libraries);
+                let written = if commands {
+                    // As Redis: the base's own timestamp line first when timestamps are on.
+                    let header = if timestamp { format!("#TS:{}\r\n", now_ms() / 1000) } else { String::new() };
+                    write_atomically(&path, |file| write_commands(file, incoming, header.as_bytes(), &libraries))
+                } else {
+                    let aux = aux_fields(form == FileForm::RdbAofBase);
+                    write_atomically(&path, |file| write_rdb(file, incoming, opts, checksum, &aux, &libraries))
+                };
                 if pace == SavePace::Background {
                     // What follows (`done`: a rewrite's manifest, a reply) is waited for.
                     run_when_idle(false);
@@ -290,7 +323,7 @@ pub fn start_save(
     let dirty = server.sum(|w| w.dirty.load(Ordering::Relaxed));
     let started = now_ms();
     state.started_ms.store(started, Ordering::Relaxed);
-    let begun = write_snapshot(server, path, false, pace, move |server, result| {
+    let begun = write_snapshot(server, path, FileForm::Rdb, pace, move |server, result| {
         let state = &server.save;
         state.last_duration.store((now_ms().saturating_sub(started) / 1000) as i64, Ordering::Relaxed);
         state.started_ms.store(0, Ordering::Relaxed);
@@ -338,61 +371,108 @@ struct Incoming {
     pace: SavePace,
 }
 
-/// Streams the queued records into a temp file, then fsyncs it and renames it over `path`.
-fn write_file(
-    path: &Path,
-    incoming: Incoming,
-    opts: EncodeOptions,
-    checksum: bool,
-    aux: &[(Vec<u8>, Vec<u8>)],
-    libraries: &[Vec<u8>],
-) -> Result<(), String> {
-    let temp = path.with_file_name(format!("temp-{}.rdb", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let file = File::create(&temp)?;
-        let aux: Vec<(&[u8], &[u8])> = aux.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
-        let mut w = Writer::new(BufWriter::with_capacity(1 << 20, file), opts, checksum, &aux)?;
-        for code in libraries {
-            w.function(code)?;
-        }
+impl Incoming {
+    /// Hands each queued chunk to `write` (with whether the writer has fallen behind) until the
+    /// snapshot ends.
+    fn drain(&self, mut write: impl FnMut(Chunk, bool) -> std::io::Result<()>) -> std::io::Result<()> {
         // In the background, the writer runs when the cores are otherwise idle while it keeps
         // up, and competes with commands for them once the queue (the save's memory) passes
         // its bound: what workers hand over then is written before it piles up.
         let mut idle = false;
-        let mut scratch = Vec::new();
         loop {
-            let behind = incoming.queued.load(Ordering::Relaxed) > MAX_QUEUED_BYTES;
-            if incoming.pace == SavePace::Background && behind == idle {
+            let behind = self.queued.load(Ordering::Relaxed) > MAX_QUEUED_BYTES;
+            if self.pace == SavePace::Background && behind == idle {
                 idle = !behind;
                 run_when_idle(idle);
             }
             // Polled rather than waited on: a receiver blocked in `recv` would make every send
             // from a worker a wake-up system call.
-            let chunk = match incoming.rx.try_recv() {
+            let chunk = match self.rx.try_recv() {
                 Ok(chunk) => chunk,
                 Err(mpsc::TryRecvError::Empty) => {
                     std::thread::sleep(WRITER_POLL);
                     continue;
                 }
-                Err(mpsc::TryRecvError::Disconnected) => break,
+                Err(mpsc::TryRecvError::Disconnected) => return Ok(()),
             };
             let len = chunk.len();
-            match chunk {
-                Chunk::Records(records) => w.records(&records)?,
-                Chunk::StringKey { db, key_len, bytes, expire_at } => {
-                    // Compressed while the writer keeps up (it is then in the idle class, on
-                    // time no command wanted); written plain when it has fallen behind.
-                    scratch.clear();
-                    put_select_db(&mut scratch, db, 0, 0);
-                    let (key, value) = bytes.split_at(key_len);
-                    let expire = (expire_at != 0).then_some(expire_at);
-                    put_string_key(&mut scratch, key, value, expire, opts.compress && !behind);
-                    w.records(&scratch)?;
-                }
-            }
-            incoming.queued.fetch_sub(len, Ordering::Relaxed);
+            write(chunk, behind)?;
+            self.queued.fetch_sub(len, Ordering::Relaxed);
         }
-        let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
+    }
+}
+
+/// Streams the queued records into `file` as an RDB file.
+fn write_rdb(
+    file: File,
+    incoming: Incoming,
+    opts: EncodeOptions,
+    checksum: bool,
+    aux: &[(Vec<u8>, Vec<u8>)],
+    libraries: &[Vec<u8>],
+) -> std::io::Result<File> {
+    let aux: Vec<(&[u8], &[u8])> = aux.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+    let mut w = Writer::new(BufWriter::with_capacity(1 << 20, file), opts, checksum, &aux)?;
+    for code in libraries {
+        w.function(code)?;
+    }
+    let mut scratch = Vec::new();
+    incoming.drain(|chunk, behind| match chunk {
+        Chunk::Records { bytes, .. } => w.records(&bytes),
+        Chunk::StringKey { db, key_len, bytes, expire_at } => {
+            // Compressed while the writer keeps up (it is then in the idle class, on time no
+            // command wanted); written plain when it has fallen behind.
+            scratch.clear();
+            put_select_db(&mut scratch, db, 0, 0);
+            let (key, value) = bytes.split_at(key_len);
+            let expire = (expire_at != 0).then_some(expire_at);
+            put_string_key(&mut scratch, key, value, expire, opts.compress && !behind);
+            w.records(&scratch)
+        }
+    })?;
+    w.finish()?.into_inner().map_err(|e| e.into_error())
+}
+
+/// Streams the queued commands into `file` after `header` and the function libraries, with a
+/// SELECT wherever the database changes.
+fn write_commands(file: File, incoming: Incoming, header: &[u8], libraries: &[Vec<u8>]) -> std::io::Result<File> {
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut prelude = header.to_vec();
+    for code in libraries {
+        command_base::put_function(&mut prelude, code);
+    }
+    w.write_all(&prelude)?;
+    let mut selected = None;
+    let mut scratch = Vec::new();
+    incoming.drain(|chunk, _| {
+        let db = match chunk {
+            Chunk::Records { db, .. } | Chunk::StringKey { db, .. } => db,
+        };
+        if selected != Some(db) {
+            selected = Some(db);
+            scratch.clear();
+            command_base::put_select(&mut scratch, db);
+            w.write_all(&scratch)?;
+        }
+        match chunk {
+            Chunk::Records { bytes, .. } => w.write_all(&bytes),
+            Chunk::StringKey { key_len, bytes, expire_at, .. } => {
+                scratch.clear();
+                let (key, value) = bytes.split_at(key_len);
+                command_base::put_string(&mut scratch, key, value, expire_at);
+                w.write_all(&scratch)
+            }
+        }
+    })?;
+    w.into_inner().map_err(|e| e.into_error())
+}
+
+/// Writes `path` through a temp file beside it (`write` fills it), then fsyncs the file,
+/// renames it over `path` and fsyncs the directory, so a crash leaves the previous file whole.
+fn write_atomically(path: &Path, write: impl FnOnce(File) -> std::io::Result<File>) -> Result<(), String> {
+    let temp = path.with_file_name(format!("temp-{}.rdb", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let file = write(File::create(&temp)?)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)?;
         // The rename itself must survive a crash.

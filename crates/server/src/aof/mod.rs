@@ -12,6 +12,7 @@
 //! they happened. Records of one command, of a transaction or of a script are collected per
 //! thread and enter the log together, wrapped in MULTI/EXEC when there are several.
 
+pub(crate) mod command_base;
 pub mod load;
 pub mod rewrite;
 mod rewrite_argv;

@@ -19,7 +19,7 @@ use roost_store::now_ms;
 
 use super::{io_err, Files};
 use crate::log::{log, NOTICE, WARNING};
-use crate::persist::{self, SaveError};
+use crate::persist::{self, FileForm, SaveError};
 use crate::server::Server;
 
 #[derive(Default)]
@@ -87,14 +87,14 @@ pub fn start(server: &Arc<Server>) -> Result<(), RewriteError> {
         return rewrite_while_off(server);
     }
     match switch_incr(server) {
-        Ok((base_path, base_name, base_seq, first_new_incr)) => {
+        Ok((base_path, base_name, base_seq, first_new_incr, form)) => {
             let started = now_ms();
             state.started_ms.store(started, Ordering::Relaxed);
             log(NOTICE, "Background append only file rewriting started");
             let begun = persist::write_snapshot(
                 server,
                 base_path,
-                true,
+                form,
                 persist::SavePace::Background,
                 move |server, result| {
                     finish(server, result.and_then(|()| install(server, base_name, base_seq, first_new_incr)), started);
@@ -149,13 +149,13 @@ fn rewrite_while_off(server: &Arc<Server>) -> Result<(), RewriteError> {
     }
     let previous = super::load::read_manifest(&files).ok();
     let base_seq = previous.as_ref().and_then(|p| p.base.as_ref()).map_or(0, |b| b.1) + 1;
-    let base_name = format!("{}.{base_seq}.base.rdb", files.filename);
+    let (base_name, form) = base_file(server, &files, base_seq);
     let base_path = files.dir.join(&base_name);
     let started = now_ms();
     state.started_ms.store(started, Ordering::Relaxed);
     log(NOTICE, "Background append only file rewriting started");
     let begun =
-        persist::write_snapshot(server, base_path, true, persist::SavePace::Background, move |server, result| {
+        persist::write_snapshot(server, base_path, form, persist::SavePace::Background, move |server, result| {
             let result = result.and_then(|()| {
                 files.base = Some((base_name, base_seq));
                 files.incrs.clear();
@@ -193,7 +193,7 @@ pub(crate) fn switch_on_with_data(server: &Arc<Server>) -> Result<(), String> {
     let incr_name = format!("{}.{incr_seq}.incr.aof", files.filename);
     let incr_path = files.dir.join(&incr_name);
     File::create(&incr_path).map_err(|e| io_err("Can't create", &incr_path, e))?;
-    let base_name = format!("{}.{base_seq}.base.rdb", files.filename);
+    let (base_name, form) = base_file(server, &files, base_seq);
     let base_path = files.dir.join(&base_name);
     files.base = None;
     files.incrs = vec![(incr_name, incr_seq)];
@@ -206,7 +206,7 @@ pub(crate) fn switch_on_with_data(server: &Arc<Server>) -> Result<(), String> {
     state.started_ms.store(started, Ordering::Relaxed);
     log(NOTICE, "Background append only file rewriting started (appendonly switched on)");
     let begun =
-        persist::write_snapshot(server, base_path, true, persist::SavePace::Background, move |server, result| {
+        persist::write_snapshot(server, base_path, form, persist::SavePace::Background, move |server, result| {
             let result = result.and_then(|()| install(server, base_name, base_seq, incr_seq)).map(|()| {
                 if let Some(previous) = previous {
                     remove_unlisted(&server.aof.files.lock(), &previous);
@@ -242,7 +242,9 @@ fn remove_unlisted(current: &Files, previous: &Files) {
 /// Writes out what the log holds, then points the writer at a new incremental file named in
 /// the manifest beside the old ones. Returns the new base's path, name and sequence, and the
 /// new incremental file's sequence.
-fn switch_incr(server: &Server) -> Result<(std::path::PathBuf, String, u64, u64), String> {
+type NewBase = (std::path::PathBuf, String, u64, u64, FileForm);
+
+fn switch_incr(server: &Server) -> Result<NewBase, String> {
     let aof = &server.aof;
     // The world is stopped: nothing is being appended, so the writer catches up.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -275,8 +277,18 @@ fn switch_incr(server: &Server) -> Result<(std::path::PathBuf, String, u64, u64)
     files.write_manifest().map_err(|e| io_err("Can't write the manifest", &files.manifest_path(), e))?;
     aof.incr_size.store(0, Ordering::Relaxed);
     let base_seq = files.base.as_ref().map_or(0, |b| b.1) + 1;
-    let base_name = format!("{}.{base_seq}.base.rdb", files.filename);
-    Ok((files.dir.join(&base_name), base_name, base_seq, incr_seq))
+    let (base_name, form) = base_file(server, &files, base_seq);
+    Ok((files.dir.join(&base_name), base_name, base_seq, incr_seq, form))
+}
+
+/// The name and form of a new base: an RDB file, or commands with `aof-use-rdb-preamble no`,
+/// named by their form as Redis names them.
+fn base_file(server: &Server, files: &Files, seq: u64) -> (String, FileForm) {
+    if server.config.read().get_one("aof-use-rdb-preamble").as_deref() == Some("no") {
+        (format!("{}.{seq}.base.aof", files.filename), FileForm::Commands)
+    } else {
+        (format!("{}.{seq}.base.rdb", files.filename), FileForm::RdbAofBase)
+    }
 }
 
 /// The new base is complete: the manifest names it and the incremental files from the
