@@ -713,11 +713,11 @@ fn a_failing_disk_refuses_writes_with_misconf() {
     let d = TempDir::new("full");
     std::fs::create_dir_all(d.aof_dir()).unwrap();
     std::fs::write(d.aof_dir().join("appendonly.aof.1.base.aof"), b"").unwrap();
-    // A base alone: the server starts the incremental file seq 2 itself, which here is
+    // A base alone: the server starts the incremental file seq 1 itself, which here is
     // /dev/full, where every write fails with "No space left on device".
     std::fs::write(d.aof_dir().join("appendonly.aof.manifest"), "file appendonly.aof.1.base.aof seq 1 type b\n")
         .unwrap();
-    std::os::unix::fs::symlink("/dev/full", d.aof_dir().join("appendonly.aof.2.incr.aof")).unwrap();
+    std::os::unix::fs::symlink("/dev/full", d.aof_dir().join("appendonly.aof.1.incr.aof")).unwrap();
     let s = roost(&d, &["--appendfsync", "everysec"]);
     let mut c = s.raw();
     c.cmd(&["SET", "k", "v"]);
@@ -865,4 +865,54 @@ fn a_command_base_loads_into_redis_and_redis_s_into_roost() {
     let o = roost(&d, &[]);
     let mut c = o.raw();
     assert_eq!(whole_state(&mut c), ours);
+}
+
+/// The names in a directory, sorted.
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_pre_7_single_file_is_moved_into_the_directory_as_redis_moves_it() {
+    // An RDB preamble (as Redis 6 wrote with aof-use-rdb-preamble) made by redis-server itself.
+    let preamble = {
+        let d = TempDir::new("old-style-rdb");
+        let r = TestServer::start_redis_with(&["--dir", d.path()]);
+        let mut c = r.raw();
+        c.cmd(&["RPUSH", "from-preamble", "a", "b"]);
+        c.cmd(&["SET", "overwritten", "by-preamble"]);
+        assert_eq!(c.cmd_str(&["SAVE"]), "+OK\r\n");
+        std::fs::read(d.0.join("dump.rdb")).unwrap()
+    };
+    let mut tail = Vec::new();
+    for cmd in [&["SELECT", "0"][..], &["SET", "old", "value"], &["SET", "overwritten", "by-tail"], &["INCR", "n"]] {
+        let parts: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        tail.extend_from_slice(&common::encode(&parts));
+    }
+    let with_preamble = [preamble, tail.clone()].concat();
+    for (what, file) in [("commands", tail), ("preamble", with_preamble)] {
+        let mut seen = Vec::new();
+        for which in ["redis", "roost"] {
+            let d = TempDir::new("old-style");
+            std::fs::write(d.0.join("appendonly.aof"), &file).unwrap();
+            let s = if which == "redis" { redis(&d, &[]) } else { roost(&d, &[]) };
+            let mut c = s.raw();
+            let values = c.cmd_str(&["MGET", "old", "overwritten", "n"]);
+            let list = c.cmd_str(&["LRANGE", "from-preamble", "0", "-1"]);
+            c.cmd(&["SET", "after", "1"]);
+            drop(c);
+            shutdown(s);
+            let manifest = std::fs::read_to_string(d.aof_dir().join("appendonly.aof.manifest")).unwrap();
+            seen.push((listing(&d.0), listing(&d.aof_dir()), manifest, values, list));
+            // The next start loads the moved file and the writes after it.
+            let s = roost(&d, &[]);
+            let mut c = s.raw();
+            assert_eq!(c.cmd_str(&["MGET", "old", "after"]), "*2\r\n$5\r\nvalue\r\n$1\r\n1\r\n", "{which} {what}");
+        }
+        assert_eq!(seen[1], seen[0], "{what}");
+        assert_eq!(seen[0].2, "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+    }
 }

@@ -656,12 +656,15 @@ pub fn start(server: &Arc<Server>) -> Result<(), String> {
         return Ok(());
     }
     let files = configured_files(&config);
+    upgrade_single_file(&files)?;
     let files = if files.manifest_path().exists() {
         let truncated_ok = config.get_one("aof-load-truncated").as_deref() != Some("no");
         let mut files = load::load_all(server, &files, truncated_ok)?;
         if files.incrs.is_empty() {
-            // A layout with a base only (a rewrite's result): appends need an incremental file.
-            let seq = files.base.as_ref().map_or(0, |b| b.1) + 1;
+            // A layout with a base only (a rewrite's result, an upgraded single file): appends
+            // need an incremental file. Its sequence follows the incremental files' own, as in
+            // Redis: with none listed, 1.
+            let seq = 1;
             files.incrs.push((format!("{}.{seq}.incr.aof", files.filename), seq));
             files.write_manifest().map_err(|e| io_err("Can't write the manifest", &files.manifest_path(), e))?;
         }
@@ -675,6 +678,52 @@ pub fn start(server: &Arc<Server>) -> Result<(), String> {
         create_fresh(&config)?
     };
     start_feeding(server, files)
+}
+
+/// Moves a Redis 6 style single append-only file (`appendfilename` in `dir`) into the directory
+/// as its base, as Redis 7.0 does on its first start after an upgrade: the manifest naming it is
+/// written first, then the file is moved, so a crash between the two is finished by the next
+/// start (a manifest naming only that base, with the file still outside). Loading then treats it
+/// like any base (an RDB preamble and commands, or commands), and an incremental file is added.
+fn upgrade_single_file(configured: &Files) -> Result<(), String> {
+    let old = Path::new(&configured.filename);
+    if !old.is_file() {
+        return Ok(());
+    }
+    let moved = configured.dir.join(&configured.filename);
+    let upgrading = if !configured.manifest_path().exists() || manifest_is_empty(configured) {
+        true
+    } else {
+        // An unreadable manifest is not an upgrade: loading reports it.
+        load::read_manifest(configured)
+            .is_ok_and(|m| m.incrs.is_empty() && m.base.is_some_and(|b| b.0 == configured.filename) && !moved.exists())
+    };
+    if !upgrading {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&configured.dir)
+        .map_err(|e| io_err("Can't create the AOF directory", &configured.dir, e))?;
+    let mut files = configured.clone();
+    files.base = Some((configured.filename.clone(), 1));
+    files.incrs.clear();
+    files.write_manifest().map_err(|e| io_err("Can't write the manifest", &files.manifest_path(), e))?;
+    std::fs::rename(old, &moved).map_err(|e| io_err("Can't move the old-style AOF file", old, e))?;
+    File::open(&configured.dir).and_then(|d| d.sync_all()).map_err(|e| io_err("Can't fsync", &configured.dir, e))?;
+    crate::log::log(
+        crate::log::NOTICE,
+        &format!(
+            "Successfully migrated an old-style AOF file ({}) into the AOF directory ({}).",
+            configured.filename,
+            configured.dir.display()
+        ),
+    );
+    Ok(())
+}
+
+/// Whether the manifest file holds no entries (Redis treats that like no manifest).
+fn manifest_is_empty(files: &Files) -> bool {
+    std::fs::read_to_string(files.manifest_path())
+        .is_ok_and(|text| text.lines().all(|l| l.trim().is_empty() || l.trim().starts_with('#')))
 }
 
 pub(crate) fn dataset_empty(server: &Server) -> bool {
