@@ -17,6 +17,7 @@ pub mod ctx;
 pub mod error;
 pub mod gate;
 pub mod log;
+pub mod mapped;
 pub mod metrics;
 pub mod net;
 pub mod notify;

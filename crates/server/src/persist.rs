@@ -20,6 +20,7 @@ use roost_store::{now_ms, ShardSink, StrValue, Value};
 
 use crate::aof::command_base;
 use crate::log;
+use crate::mapped::MappedFile;
 use crate::server::Server;
 
 /// What INFO persistence and LASTSAVE report about saves.
@@ -499,7 +500,7 @@ pub struct Loaded {
 /// Keys whose time is already up are skipped, as a primary does. Errors name the file and what
 /// is wrong where.
 pub fn load(server: &Server, path: &Path) -> Result<Loaded, String> {
-    let data = std::fs::read(path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
+    let data = MappedFile::open(path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
     let mut reader = Reader::new(&data, &server.keyspace.limits)
         .map_err(|e| format!("{} is not a valid RDB file: {e}", path.display()))?;
     let now = now_ms() as i64;
@@ -657,7 +658,7 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
 /// `roost check-rdb FILE`: reads every record of an RDB file and reports what it holds, or the
 /// first problem and where it is. The file is never changed.
 pub fn check_rdb(path: &Path) -> Result<String, String> {
-    let data = std::fs::read(path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
+    let data = MappedFile::open(path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
     let limits = roost_store::EncodingLimits::default();
     let mut reader = Reader::new(&data, &limits).map_err(|e| format!("not an RDB file: {e}"))?;
     let mut keys = 0u64;

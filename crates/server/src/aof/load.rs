@@ -12,6 +12,7 @@ use crate::client::{ClientHandle, ClientState};
 use crate::command::find_subcommand;
 use crate::ctx::Ctx;
 use crate::log::{log, NOTICE, WARNING};
+use crate::mapped::MappedFile;
 use crate::server::{Rng, Server};
 
 /// Reads `<dir>/<filename>.manifest`: the base (type b) and incremental files (type i) in the
@@ -258,8 +259,8 @@ impl Replayer {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("Can't read the append-only file {}: {e}", path.display()))
+fn read(path: &Path) -> Result<MappedFile, String> {
+    MappedFile::open(path).map_err(|e| format!("Can't read the append-only file {}: {e}", path.display()))
 }
 
 /// Loads every file the manifest names into the keyspace, in order. A truncated tail of the
@@ -429,7 +430,7 @@ pub fn check(path: &Path, fix: bool) -> Result<bool, String> {
     let mut all_ok = true;
     'files: for (i, file) in files.iter().enumerate() {
         let last = i + 1 == files.len();
-        let buf = match std::fs::read(file) {
+        let buf = match MappedFile::open(file) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && last => {
                 println!("AOF {} doesn't exist yet (nothing appended): ok", file.display());
