@@ -379,3 +379,35 @@ fn restore_asking_is_restore_outside_a_cluster() {
     }
     assert_eq!(replies[0], replies[1], "Roost (left) and redis-server (right)");
 }
+
+/// A sorted set blob whose score is not a number loads as Redis loads it (C's strtod: the
+/// longest numeric prefix, else 0), with or without deep sanitization. The scores read keep the
+/// blob's order here: where they would not, Roost orders by them and Redis keeps the blob's.
+#[test]
+fn blob_scores_that_are_not_numbers_load_as_redis_reads_them() {
+    let redis = TestServer::start_redis();
+    let roost = TestServer::start(&[]);
+    let (mut r, mut o) = (redis.raw(), roost.raw());
+    r.cmd(&["ZADD", "z", "1.5", "a", "2.5", "b"]);
+    let payload = dump(&mut r, "z");
+    for sanitize in ["no", "yes"] {
+        for c in [&mut r, &mut o] {
+            assert_eq!(c.cmd_str(&["CONFIG", "SET", "sanitize-dump-payload", sanitize]), "+OK\r\n");
+        }
+        for score in ["abc", "2xy", "-3e", " 1."] {
+            let at = payload.windows(3).position(|w| w == b"1.5").unwrap();
+            let mut bad = payload.clone();
+            bad[at..at + 3].copy_from_slice(score.as_bytes());
+            let crc = crc64_jones(&bad[..bad.len() - 8]);
+            let n = bad.len();
+            bad[n - 8..].copy_from_slice(&crc.to_le_bytes());
+            let mut seen = Vec::new();
+            for c in [&mut r, &mut o] {
+                let restored = restore(c, "copy", "0", &bad, &["REPLACE"]);
+                seen.push((restored, c.cmd_str(&["ZRANGE", "copy", "0", "-1", "WITHSCORES"])));
+            }
+            assert_eq!(seen[1], seen[0], "score {score:?}, sanitize {sanitize}");
+            assert_eq!(seen[0].0, "+OK\r\n");
+        }
+    }
+}

@@ -166,9 +166,7 @@ pub(crate) fn read_value(cur: &mut Cursor<'_>, t: u8, limits: &EncodingLimits) -
             for (m, s) in pairs {
                 let score = match s {
                     Item::Int(i) => i as f64,
-                    Item::Str(b) => {
-                        super::parse_double(b).ok_or_else(|| cur.error_at(at, "invalid score in sorted set blob"))?
-                    }
+                    Item::Str(b) => super::blob_score(b),
                 };
                 if score.is_nan() {
                     return Err(cur.error_at(at, "sorted set with a NaN score"));

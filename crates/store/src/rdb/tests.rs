@@ -622,3 +622,29 @@ fn a_string_key_from_its_bytes_is_what_put_key_writes() {
         }
     }
 }
+
+#[test]
+fn blob_scores_read_like_strtod() {
+    use super::blob_score;
+    let cases: &[(&[u8], f64)] = &[
+        (b"1.5", 1.5),
+        (b"abc", 0.0),
+        (b"7xy", 7.0),
+        (b" 2.5e3x", 2500.0),
+        (b"-3e", -3.0),
+        (b"1e+", 1.0),
+        (b".5", 0.5),
+        (b"4.", 4.0),
+        (b".", 0.0),
+        (b"-", 0.0),
+        (b"+3", 3.0),
+        (b"0x10", 0.0),
+        (b"", 0.0),
+    ];
+    for (text, want) in cases {
+        assert_eq!(blob_score(text), *want, "{:?}", String::from_utf8_lossy(text));
+    }
+    assert_eq!(blob_score(b"-Infinity"), f64::NEG_INFINITY);
+    assert_eq!(blob_score(b"inf"), f64::INFINITY);
+    assert!(blob_score(b"nan").is_nan());
+}
