@@ -9,12 +9,28 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A port nothing listens on now. Ports are handed out from a counter, not by the kernel: the
+/// kernel's ephemeral ports are also what it gives outgoing connections and other tests' port
+/// requests, so two tests of one binary could be handed the same port before either server has
+/// bound it. The counter starts at a place that depends on the process, below the ephemeral
+/// range (32768 and up on Linux), and skips ports found taken.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 12_000;
+    const SPAN: u32 = 20_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(u32::MAX, (std::process::id() * 1_009) % SPAN, Ordering::Relaxed, Ordering::Relaxed);
+    for _ in 0..SPAN {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {FIRST} and {}", FIRST + SPAN);
 }
 
 /// Waits until the child answers on `port` as itself (INFO's process_id is the child's PID: a
-/// port picked as free may have been taken by another test's server in the meantime).
+/// port picked as free may have been taken by another process in the meantime).
 fn wait_for_port(port: u16, child: &mut Child) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
@@ -22,8 +38,18 @@ fn wait_for_port(port: u16, child: &mut Child) -> bool {
             return false;
         }
         if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+            // Whoever answered may be going away (another process's server, stopped at the
+            // end of its test): a reset is "not answered yet", not a failure of this test.
             let mut c = RawClient::from_stream(stream);
-            let info = String::from_utf8_lossy(&c.cmd_bytes(&[b"INFO", b"server"])).into_owned();
+            if c.stream.write_all(&encode(&[b"INFO", b"server"])).is_err() {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            let info = String::from_utf8_lossy(&c.read_reply()).into_owned();
+            if info.is_empty() {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
             let ours = if info.starts_with("-NOAUTH") {
                 // A password-protected server can't be asked; had it failed to bind, it would exit.
                 std::thread::sleep(Duration::from_millis(200));
