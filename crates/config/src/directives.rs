@@ -238,7 +238,7 @@ pub(crate) static TABLE: &[Directive] = &[
     D::new("repl-disable-tcp-nodelay", bool_(), "no"),
     D::new("repl-diskless-sync", bool_(), "yes"),
     D::new("aof-rewrite-incremental-fsync", bool_(), "yes").persist().done(),
-    D::new("no-appendfsync-on-rewrite", bool_(), "no").persist(),
+    D::new("no-appendfsync-on-rewrite", bool_(), "no").persist().done(),
     D::new("cluster-require-full-coverage", bool_(), "yes"),
     D::new("rdb-save-incremental-fsync", bool_(), "yes").persist().done(),
     D::new("aof-load-truncated", bool_(), "yes").persist().done(),

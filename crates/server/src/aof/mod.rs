@@ -104,6 +104,8 @@ pub struct Aof {
     on: AtomicBool,
     policy: AtomicU8,
     timestamps: AtomicBool,
+    /// `no-appendfsync-on-rewrite`: no fsync while a snapshot (a save, a rewrite) runs.
+    no_fsync_on_rewrite: AtomicBool,
     log: Mutex<Log>,
     /// Wakes the writer thread: under appendfsync always when the log stops being empty, and
     /// otherwise only when the writer went idle (while busy it polls, sparing every append a
@@ -146,6 +148,7 @@ impl Aof {
             on: AtomicBool::new(false),
             policy: AtomicU8::new(Fsync::EverySec as u8),
             timestamps: AtomicBool::new(false),
+            no_fsync_on_rewrite: AtomicBool::new(false),
             log: Mutex::new(Log { buf: Vec::new(), selected_db: -1, last_ts: 0 }),
             wake: Condvar::new(),
             writer_idle: AtomicBool::new(false),
@@ -179,7 +182,8 @@ impl Aof {
         }
     }
 
-    /// The directives read while running (appendfsync, aof-timestamp-enabled).
+    /// The directives read while running (appendfsync, aof-timestamp-enabled,
+    /// no-appendfsync-on-rewrite).
     pub fn apply_config(&self, config: &Config) {
         let policy = match config.get_one("appendfsync").as_deref() {
             Some("always") => Fsync::Always,
@@ -188,6 +192,8 @@ impl Aof {
         };
         self.policy.store(policy as u8, Ordering::Relaxed);
         self.timestamps.store(config.get_one("aof-timestamp-enabled").as_deref() == Some("yes"), Ordering::Relaxed);
+        let no_fsync = config.get_one("no-appendfsync-on-rewrite").as_deref() == Some("yes");
+        self.no_fsync_on_rewrite.store(no_fsync, Ordering::Relaxed);
     }
 
     /// The error write commands get while the file cannot be written.

@@ -20,7 +20,7 @@ const POLL: Duration = Duration::from_millis(1);
 const RETRY: Duration = Duration::from_secs(1);
 
 pub(super) fn spawn(server: Arc<Server>) -> std::io::Result<()> {
-    std::thread::Builder::new().name("roost-aof".into()).spawn(move || run(&server.aof)).map(|_| ())
+    std::thread::Builder::new().name("roost-aof".into()).spawn(move || run(&server)).map(|_| ())
 }
 
 /// State the thread keeps between rounds.
@@ -30,10 +30,14 @@ struct Round {
     /// Log offset at the end of `pending`.
     pending_end: u64,
     last_fsync: Instant,
+    /// Log offset up to which the file has been fsynced (`durable` can be ahead of it while
+    /// fsyncs are held, see `step`).
+    synced: u64,
 }
 
-fn run(aof: &Aof) {
-    let mut round = Round { pending: Vec::new(), pending_end: 0, last_fsync: Instant::now() };
+fn run(server: &Server) {
+    let aof = &server.aof;
+    let mut round = Round { pending: Vec::new(), pending_end: 0, last_fsync: Instant::now(), synced: 0 };
     let mut busy = false;
     loop {
         {
@@ -63,7 +67,11 @@ fn run(aof: &Aof) {
                 round.pending_end = aof.appended.load(Ordering::Acquire);
             }
         }
-        let ok = step(aof, &mut round, false);
+        // `no-appendfsync-on-rewrite yes`: while a snapshot writes its file, the log is written
+        // but not fsynced, and under `always` replies go out without waiting for an fsync, as
+        // with Redis while it has a child saving.
+        let hold_fsync = aof.no_fsync_on_rewrite.load(Ordering::Relaxed) && server.keyspace.snapshot_running();
+        let ok = step(aof, &mut round, hold_fsync);
         if !ok {
             std::thread::sleep(RETRY);
         }
@@ -71,7 +79,7 @@ fn run(aof: &Aof) {
 }
 
 /// Writes `pending`, fsyncs as the policy says, publishes the offsets. False after a failure.
-fn step(aof: &Aof, round: &mut Round, force_fsync: bool) -> bool {
+fn step(aof: &Aof, round: &mut Round, hold_fsync: bool) -> bool {
     let mut target = aof.target.lock();
     let Some(file) = target.as_mut() else {
         // Switched off and closed: nothing is being appended.
@@ -97,7 +105,12 @@ fn step(aof: &Aof, round: &mut Round, force_fsync: bool) -> bool {
         Fsync::No => false,
     };
     let switching_off = !aof.is_on();
-    if written > durable && (due || force_fsync || switching_off) {
+    if hold_fsync && !switching_off {
+        if written > durable {
+            aof.durable.store(written, Ordering::Release);
+            aof.durable_changed.notify_waiters();
+        }
+    } else if written > round.synced && (due || switching_off) {
         let started = Instant::now();
         if let Err(e) = file.sync_data() {
             fail(aof, &reason(&e));
@@ -107,6 +120,7 @@ fn step(aof: &Aof, round: &mut Round, force_fsync: bool) -> bool {
             aof.delayed_fsync.fetch_add(1, Ordering::Relaxed);
         }
         round.last_fsync = Instant::now();
+        round.synced = written;
         aof.durable.store(written, Ordering::Release);
         aof.durable_changed.notify_waiters();
     }
@@ -212,7 +226,7 @@ mod tests {
         let mut buf = Vec::new();
         super::super::encode(&mut buf, [&b"SET"[..], b"k", b"v"].into_iter());
         aof.append_records(&buf, &[(0, 0)]);
-        let mut round = Round { pending: Vec::new(), pending_end: 0, last_fsync: Instant::now() };
+        let mut round = Round { pending: Vec::new(), pending_end: 0, last_fsync: Instant::now(), synced: 0 };
         std::mem::swap(&mut round.pending, &mut aof.log.lock().buf);
         round.pending_end = aof.appended.load(Ordering::Relaxed);
         assert!(!step(&aof, &mut round, false));
@@ -231,5 +245,31 @@ mod tests {
         let written = std::fs::read(&path).unwrap();
         let _ = std::fs::remove_file(&path);
         assert!(written.ends_with(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), "{written:?}");
+    }
+
+    #[test]
+    fn held_fsyncs_acknowledge_writes_and_are_made_up_for_afterwards() {
+        let aof = Aof::new();
+        aof.on.store(true, Ordering::Relaxed);
+        aof.policy.store(Fsync::Always as u8, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("roost-aof-held-{}", std::process::id()));
+        let file = std::fs::OpenOptions::new().create(true).truncate(true).write(true).open(&path).unwrap();
+        *aof.target.lock() = Some(file);
+        let mut buf = Vec::new();
+        super::super::encode(&mut buf, [&b"SET"[..], b"k", b"v"].into_iter());
+        aof.append_records(&buf, &[(0, 0)]);
+        let mut round = Round { pending: Vec::new(), pending_end: 0, last_fsync: Instant::now(), synced: 0 };
+        std::mem::swap(&mut round.pending, &mut aof.log.lock().buf);
+        round.pending_end = aof.appended.load(Ordering::Relaxed);
+        // While a snapshot runs with no-appendfsync-on-rewrite: written and acknowledged, not
+        // fsynced.
+        assert!(step(&aof, &mut round, true));
+        let end = aof.appended.load(Ordering::Relaxed);
+        assert_eq!(aof.durable.load(Ordering::Relaxed), end);
+        assert_eq!(round.synced, 0);
+        // Once it has ended, the next round fsyncs what was held.
+        assert!(step(&aof, &mut round, false));
+        assert_eq!(round.synced, end);
+        let _ = std::fs::remove_file(&path);
     }
 }
