@@ -156,6 +156,53 @@ fn bgsave_is_a_point_in_time_image_despite_concurrent_writes() {
     assert_eq!(digest(&mut c), before);
 }
 
+/// Collections changed during a save are handed over by the commands changing them (copied,
+/// then encoded and compressed by the save's writer): the file still holds them as they were.
+#[test]
+fn bgsave_keeps_collections_changed_during_it_as_they_were() {
+    const KEYS: usize = 4_000;
+    let dir = temp_dir("rdb-bgsave-collections");
+    let before;
+    {
+        let s = start_in(&dir, &["--rdb-key-save-delay", "20"]);
+        let mut c = s.raw();
+        let item = "timeline-entry-".repeat(4);
+        for i in 0..KEYS {
+            let key = format!("c{i}");
+            match i % 4 {
+                0 => c.send(&encode(&[b"RPUSH", key.as_bytes(), item.as_bytes(), b"2", b"3"])),
+                1 => c.send(&encode(&[b"HSET", key.as_bytes(), b"f", item.as_bytes(), b"g", b"2"])),
+                2 => c.send(&encode(&[b"SADD", key.as_bytes(), item.as_bytes(), b"b"])),
+                _ => c.send(&encode(&[b"ZADD", key.as_bytes(), b"1", item.as_bytes(), b"2", b"b"])),
+            }
+        }
+        for _ in 0..KEYS {
+            c.read_reply();
+        }
+        before = digest(&mut c);
+        assert_eq!(c.cmd_str(&["BGSAVE"]), "+Background saving started\r\n");
+        for i in 0..KEYS {
+            let key = format!("c{i}");
+            match i % 4 {
+                0 => c.send(&encode(&[b"RPUSH", key.as_bytes(), b"after"])),
+                1 => c.send(&encode(&[b"HSET", key.as_bytes(), b"f", b"after"])),
+                2 => c.send(&encode(&[b"SREM", key.as_bytes(), b"b"])),
+                _ => c.send(&encode(&[b"ZINCRBY", key.as_bytes(), b"5", b"b"])),
+            }
+        }
+        for _ in 0..KEYS {
+            c.read_reply();
+        }
+        let info = c.cmd_str(&["INFO", "persistence"]);
+        assert!(info.contains("rdb_bgsave_in_progress:1\r\n"), "the writes came during the save: {info}");
+        assert_ne!(digest(&mut c), before);
+        wait_saved(&mut c, 1);
+    }
+    let s = start_in(&dir, &[]);
+    let mut c = s.raw();
+    assert_eq!(digest(&mut c), before);
+}
+
 #[test]
 fn the_file_crosses_both_ways_with_redis() {
     // Roost -> Redis.

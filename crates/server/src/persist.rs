@@ -16,7 +16,7 @@ use std::sync::{mpsc, Arc};
 
 use roost_store::rdb::{put_key, put_select_db, put_string_key, EncodeOptions, Reader, Record, Writer};
 use roost_store::snapshot::SnapshotKey;
-use roost_store::{now_ms, ShardSink, StrValue, Value};
+use roost_store::{now_ms, Entry, Key, ShardSink, StrValue, Value};
 
 use crate::aof::command_base;
 use crate::log;
@@ -100,12 +100,20 @@ enum Chunk {
     /// A string key a worker handed over, as its name and value bytes (`key_len` of them are the
     /// name): the writer encodes it, compressing when it has the time.
     StringKey { db: usize, key_len: usize, bytes: Vec<u8>, expire_at: u64 },
+    /// Another value a worker handed over, as a copy, for the writer to encode (and compress).
+    Copied { db: usize, key: Key, entry: Entry, expire_at: u64 },
 }
+
+/// The largest value (of a type other than string) a worker hands over as a copy for the
+/// writer to encode; a larger one it encodes itself, uncompressed, so as not to hold twice
+/// its memory in the queue as a copy and then as records.
+const MAX_COPIED_BYTES: usize = 16 << 10;
 
 impl Chunk {
     fn len(&self) -> usize {
         match self {
             Chunk::Records { bytes, .. } | Chunk::StringKey { bytes, .. } => bytes.len(),
+            Chunk::Copied { key, entry, .. } => key.as_bytes().len() + entry.value.heap_size(),
         }
     }
 }
@@ -153,9 +161,10 @@ impl ShardSink for ShardEncoder {
 
     fn changing(&self, db: usize, (key, entry, expire_at): SnapshotKey<'_>) {
         // This runs on a worker in the middle of a command: no compression here, as it is most
-        // of encoding's cost. A string (the common case) goes over as its bytes, for the writer
-        // to compress when it has the time; anything else is written uncompressed (as valid, a
-        // little larger). Buffers are sized up front: growing one would copy the value again.
+        // of encoding's cost. A string (the common case) goes over as its bytes and another
+        // value up to 16 KB as a copy, for the writer to encode and compress when it has the
+        // time; a larger one is encoded here uncompressed (as valid, a little larger). Buffers
+        // are sized up front: growing one would copy the value again.
         if self.commands {
             let mut out = Vec::with_capacity(key.as_bytes().len() + entry.value.heap_size() + 64);
             command_base::put_key(&mut out, key.as_bytes(), &entry.value, expire_at);
@@ -172,6 +181,10 @@ impl ShardSink for ShardEncoder {
                 self.send(Chunk::StringKey { db, key_len: key.as_bytes().len(), bytes, expire_at });
                 return;
             }
+        }
+        if self.opts.compress && entry.value.heap_size() <= MAX_COPIED_BYTES {
+            self.send(Chunk::Copied { db, key: key.clone(), entry: entry.clone(), expire_at });
+            return;
         }
         let mut out = Vec::with_capacity(key.as_bytes().len() + entry.value.heap_size() + 64);
         put_select_db(&mut out, db, 0, 0);
@@ -465,6 +478,13 @@ fn write_rdb(
             put_string_key(&mut scratch, key, value, expire, opts.compress && !behind);
             w.records(&scratch)
         }
+        Chunk::Copied { db, key, entry, expire_at } => {
+            scratch.clear();
+            put_select_db(&mut scratch, db, 0, 0);
+            let opts = EncodeOptions { compress: opts.compress && !behind, ..opts };
+            put_key(&mut scratch, key.as_bytes(), &entry.value, (expire_at != 0).then_some(expire_at), &opts);
+            w.records(&scratch)
+        }
     })?;
     w.finish()?.into_inner().map_err(|e| e.into_error())
 }
@@ -487,7 +507,7 @@ fn write_commands(
     let mut scratch = Vec::new();
     incoming.drain(|chunk, _| {
         let db = match chunk {
-            Chunk::Records { db, .. } | Chunk::StringKey { db, .. } => db,
+            Chunk::Records { db, .. } | Chunk::StringKey { db, .. } | Chunk::Copied { db, .. } => db,
         };
         if selected != Some(db) {
             selected = Some(db);
@@ -501,6 +521,11 @@ fn write_commands(
                 scratch.clear();
                 let (key, value) = bytes.split_at(key_len);
                 command_base::put_string(&mut scratch, key, value, expire_at);
+                w.write_all(&scratch)
+            }
+            Chunk::Copied { key, entry, expire_at, .. } => {
+                scratch.clear();
+                command_base::put_key(&mut scratch, key.as_bytes(), &entry.value, expire_at);
                 w.write_all(&scratch)
             }
         }
