@@ -244,7 +244,7 @@ fn unimplemented_directives_are_named_in_one_startup_warning() {
     use std::io::{BufRead, BufReader};
     let port = free_port().to_string();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roost"))
-        .args(["--port", &port, "--bind", "127.0.0.1", "--aof-use-rdb-preamble", "no", "--rdb-del-sync-files", "yes"])
+        .args(["--port", &port, "--bind", "127.0.0.1", "--aof-disable-auto-gc", "yes", "--rdb-del-sync-files", "yes"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -262,5 +262,5 @@ fn unimplemented_directives_are_named_in_one_startup_warning() {
     let _ = child.wait();
     let text = seen.join("\n");
     assert!(text.contains("persistence settings are not implemented yet"), "{text}");
-    assert!(text.contains("aof-use-rdb-preamble") && text.contains("rdb-del-sync-files"), "{text}");
+    assert!(text.contains("aof-disable-auto-gc") && text.contains("rdb-del-sync-files"), "{text}");
 }
