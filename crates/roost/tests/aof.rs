@@ -205,7 +205,7 @@ const SEQUENCE: &[&[&str]] = &[
 fn file_contents_match_redis_for_the_same_commands() {
     let (rd, od) = (TempDir::new("cmp-redis"), TempDir::new("cmp-roost"));
     let r = redis(&rd, &["--appendfsync", "always", "--aof-use-rdb-preamble", "no"]);
-    let o = roost(&od, &["--appendfsync", "always"]);
+    let o = roost(&od, &["--appendfsync", "always", "--aof-use-rdb-preamble", "no"]);
     let (mut rc, mut oc) = (r.raw(), o.raw());
     run(&mut rc, SEQUENCE);
     run(&mut oc, SEQUENCE);
@@ -215,9 +215,14 @@ fn file_contents_match_redis_for_the_same_commands() {
         assert_eq!(t, o, "command {i} differs\nredis: {theirs:?}\nroost: {ours:?}");
     }
     assert_eq!(theirs.len(), ours.len(), "\nredis: {theirs:?}\nroost: {ours:?}");
-    // Both keep a manifest of the same shape.
-    let manifest = std::fs::read_to_string(od.aof_dir().join("appendonly.aof.manifest")).unwrap();
-    assert_eq!(manifest, "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+    // Both keep the same manifest, and the same directory.
+    let manifest = |d: &TempDir| std::fs::read_to_string(d.aof_dir().join("appendonly.aof.manifest")).unwrap();
+    assert_eq!(manifest(&od), manifest(&rd));
+    assert_eq!(
+        manifest(&od),
+        "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    assert_eq!(listing(&od.aof_dir()), listing(&rd.aof_dir()));
 }
 
 /// One of each other write command: each must reach the file exactly when Redis's does.
@@ -667,9 +672,12 @@ fn switching_on_at_runtime_writes_a_base_of_the_data_then_the_manifest() {
     assert!(c.cmd_str(&["INFO", "persistence"]).contains("aof_enabled:0\r\n"));
     // On an empty dataset: a fresh layout at once.
     assert_eq!(c.cmd_str(&["CONFIG", "SET", "appendonly", "yes"]), "+OK\r\n");
-    assert!(d.aof_dir().join("appendonly.aof.1.base.aof").exists());
+    // As Redis: an RDB file with no keys (aof-use-rdb-preamble defaults to yes).
+    let base = d.aof_dir().join("appendonly.aof.1.base.rdb");
+    let size = std::fs::metadata(&base).unwrap().len();
+    assert!(std::fs::read(&base).unwrap().starts_with(b"REDIS0010"));
     let info = c.cmd_str(&["INFO", "persistence"]);
-    assert!(info.contains("aof_enabled:1\r\n") && info.contains("aof_base_size:0\r\n"), "{info}");
+    assert!(info.contains("aof_enabled:1\r\n") && info.contains(&format!("aof_base_size:{size}\r\n")), "{info}");
     c.cmd(&["SET", "k", "v"]);
     assert_eq!(c.cmd_str(&["CONFIG", "SET", "appendonly", "no"]), "+OK\r\n");
     // With appendonly off, a rewrite still writes a base of the data and a manifest naming only
@@ -914,5 +922,26 @@ fn a_pre_7_single_file_is_moved_into_the_directory_as_redis_moves_it() {
         }
         assert_eq!(seen[1], seen[0], "{what}");
         assert_eq!(seen[0].2, "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+    }
+}
+
+#[test]
+fn a_new_layout_has_the_base_redis_gives_it() {
+    for preamble in ["yes", "no"] {
+        let mut seen = Vec::new();
+        for which in ["redis", "roost"] {
+            let d = TempDir::new("fresh");
+            let s = if which == "redis" {
+                redis(&d, &["--aof-use-rdb-preamble", preamble])
+            } else {
+                roost(&d, &["--aof-use-rdb-preamble", preamble])
+            };
+            drop(s);
+            let manifest = std::fs::read_to_string(d.aof_dir().join("appendonly.aof.manifest")).unwrap();
+            let (_, base) = base_file(&d);
+            // The RDB base's header and the kind of file; its aux fields (times, versions) vary.
+            seen.push((listing(&d.aof_dir()), manifest, base.get(..9).map(<[u8]>::to_vec)));
+        }
+        assert_eq!(seen[1], seen[0], "aof-use-rdb-preamble {preamble}");
     }
 }

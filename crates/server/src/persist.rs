@@ -373,6 +373,17 @@ pub fn start_save(
     Ok(())
 }
 
+/// Writes an append-only file's base holding no keys as an RDB file, as Redis does for a new
+/// layout with `aof-use-rdb-preamble yes`: header, aux fields, end and checksum.
+pub(crate) fn write_empty_base(path: &Path, config: &roost_config::Config) -> std::io::Result<()> {
+    let yes = |name: &str| config.get_one(name).is_none_or(|v| v == "yes");
+    let opts = EncodeOptions::new(yes("rdbcompression"), &roost_store::EncodingLimits::default());
+    let aux = aux_fields(true);
+    let aux: Vec<(&[u8], &[u8])> = aux.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+    let file = Writer::new(BufWriter::new(File::create(path)?), opts, yes("rdbchecksum"), &aux)?.finish()?;
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()
+}
+
 /// The aux fields Redis 7.0 writes (without replication's, which Roost has none of).
 fn aux_fields(aof_base: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
     vec![

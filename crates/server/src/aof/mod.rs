@@ -620,7 +620,7 @@ pub(crate) fn start_feeding(server: &Arc<Server>, files: Files) -> Result<(), St
     Ok(())
 }
 
-/// Creates a fresh layout for an empty dataset: an empty base and an empty incremental file,
+/// Creates a fresh layout for an empty dataset: a base of no keys and an empty incremental file,
 /// numbered after whatever the directory held, and the manifest naming only them. Files the old
 /// manifest named are removed once the new one is in place.
 fn create_fresh(config: &Config) -> Result<Files, String> {
@@ -630,12 +630,18 @@ fn create_fresh(config: &Config) -> Result<Files, String> {
     let (base_seq, incr_seq) = old.as_ref().map_or((1, 1), |o| {
         (o.base.as_ref().map_or(0, |b| b.1) + 1, o.incrs.iter().map(|i| i.1).max().unwrap_or(0) + 1)
     });
-    let base = format!("{}.{base_seq}.base.aof", files.filename);
+    // As Redis: an RDB file with no keys, or with `aof-use-rdb-preamble no` an empty file.
+    let rdb_base = config.get_one("aof-use-rdb-preamble").as_deref() != Some("no");
+    let base = format!("{}.{base_seq}.base.{}", files.filename, if rdb_base { "rdb" } else { "aof" });
     let incr = format!("{}.{incr_seq}.incr.aof", files.filename);
     for (name, kind) in [(&base, "base"), (&incr, "incr")] {
         let path = files.dir.join(name);
-        let f = File::create(&path).map_err(|e| io_err("Can't create", &path, e))?;
-        f.sync_all().map_err(|e| io_err("Can't fsync", &path, e))?;
+        if kind == "base" && rdb_base {
+            crate::persist::write_empty_base(&path, config).map_err(|e| io_err("Can't create", &path, e))?;
+        } else {
+            let f = File::create(&path).map_err(|e| io_err("Can't create", &path, e))?;
+            f.sync_all().map_err(|e| io_err("Can't fsync", &path, e))?;
+        }
         crate::log::log(crate::log::NOTICE, &format!("Creating AOF {kind} file {name}"));
     }
     files.base = Some((base, base_seq));
