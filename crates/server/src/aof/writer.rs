@@ -216,19 +216,26 @@ pub(super) fn drain_once(aof: &Aof) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_failed_write_is_kept_refused_and_retried_until_it_succeeds() {
+    /// An AOF under `appendfsync always` writing to `file`, with one SET taken from the log
+    /// into the writer's round.
+    fn one_set_for(file: std::fs::File) -> (Aof, Round) {
         let aof = Aof::new();
         aof.on.store(true, Ordering::Relaxed);
         aof.policy.store(Fsync::Always as u8, Ordering::Relaxed);
-        let full = std::fs::OpenOptions::new().append(true).open("/dev/full").expect("/dev/full");
-        *aof.target.lock() = Some(full);
+        *aof.target.lock() = Some(file);
         let mut buf = Vec::new();
         super::super::encode(&mut buf, [&b"SET"[..], b"k", b"v"].into_iter());
         aof.append_records(&buf, &[(0, 0)]);
         let mut round = Round { pending: Vec::new(), pending_end: 0, last_fsync: Instant::now(), synced: 0 };
         std::mem::swap(&mut round.pending, &mut aof.log.lock().buf);
         round.pending_end = aof.appended.load(Ordering::Relaxed);
+        (aof, round)
+    }
+
+    #[test]
+    fn a_failed_write_is_kept_refused_and_retried_until_it_succeeds() {
+        let full = std::fs::OpenOptions::new().append(true).open("/dev/full").expect("/dev/full");
+        let (aof, mut round) = one_set_for(full);
         assert!(!step(&aof, &mut round, false));
         let refused = aof.misconf().expect("writes refused").text();
         assert_eq!(refused, "MISCONF Errors writing to the AOF file: No space left on device");
@@ -249,18 +256,9 @@ mod tests {
 
     #[test]
     fn held_fsyncs_acknowledge_writes_and_are_made_up_for_afterwards() {
-        let aof = Aof::new();
-        aof.on.store(true, Ordering::Relaxed);
-        aof.policy.store(Fsync::Always as u8, Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("roost-aof-held-{}", std::process::id()));
         let file = std::fs::OpenOptions::new().create(true).truncate(true).write(true).open(&path).unwrap();
-        *aof.target.lock() = Some(file);
-        let mut buf = Vec::new();
-        super::super::encode(&mut buf, [&b"SET"[..], b"k", b"v"].into_iter());
-        aof.append_records(&buf, &[(0, 0)]);
-        let mut round = Round { pending: Vec::new(), pending_end: 0, last_fsync: Instant::now(), synced: 0 };
-        std::mem::swap(&mut round.pending, &mut aof.log.lock().buf);
-        round.pending_end = aof.appended.load(Ordering::Relaxed);
+        let (aof, mut round) = one_set_for(file);
         // While a snapshot runs with no-appendfsync-on-rewrite: written and acknowledged, not
         // fsynced.
         assert!(step(&aof, &mut round, true));
