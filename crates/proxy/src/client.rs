@@ -2,36 +2,37 @@
 //! the worker's backend connections, split and merged where needed, and answered strictly in
 //! request order.
 //!
-//! A reader half parses and dispatches; a writer half awaits each request's reply in order and
-//! writes whatever is finished in one batch. The bounded queue between them is the client's
-//! backpressure: a client that pipelines faster than backends answer stops being read.
+//! A reader half parses, takes the request's place in the client's reply queue (`replies.rs`)
+//! and appends the request to its backend connection's buffer; the backend copies the reply
+//! into that place. A writer half writes whatever the queue has ready in one batch. The queue
+//! is the client's backpressure: a client that pipelines faster than backends answer, or reads
+//! its replies slower, stops being read.
 //!
 //! In a Redis Cluster pool a request goes to its slot's node, and a request keeps its bytes so
 //! that the writer can send it again where a `-MOVED`/`-ASK` points; the client only sees the
 //! final reply, still in request order.
 
 use std::cell::RefCell;
+use std::future::poll_fn;
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use roost_resp::{parse_i64, Args, Limits, RequestParser};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc::error::TryRecvError;
-use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
-use crate::backend::{self, reason, BackendHandle, BackendRequest, Link, Reply};
-use crate::cluster::{self, key_slot, parse_redirect, RedirectKind, CROSSSLOT, MAX_REDIRECTS};
+use crate::backend::{self, reason, BackendHandle, Link};
+use crate::cluster::{key_slot, parse_redirect, RedirectKind, CROSSSLOT};
 use crate::command::{other_keys, route_of, LocalCommand, Route, SplitKind, KEYLESS_ROUTING_KEY};
 use crate::config::ServerAddr;
 use crate::hotkeys::HotKeyCounter;
 use crate::pool::{PoolShared, PoolView};
-use crate::reply::{array_elements, encode_command, integer, is_error, push_bulk, push_err};
+use crate::replies::{Merge, Redirected, Replies, Resend, Step, Ticket};
+use crate::reply::{encode_command, push_bulk, push_err};
 
-/// Requests a client may have outstanding before the proxy stops reading from it.
-const MAX_PENDING: usize = 1024;
-/// Replies gathered before a write.
-const WRITE_BATCH: usize = 64 * 1024;
+/// A write buffer that grew past this for a big reply is let go once written.
+const WRITE_BUFFER_KEEP: usize = 1024 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Options that change client-visible behaviour.
@@ -67,7 +68,7 @@ impl WorkerPool {
         WorkerPool {
             view: RefCell::new((shared.generation(), Rc::new(view))),
             shared,
-            conns: RefCell::new(vec![Vec::new(); n]),
+            conns: RefCell::new((0..n).map(|_| Vec::new()).collect()),
             next_client: std::cell::Cell::new(0),
             hot_keys: RefCell::new(HotKeyCounter::default()),
             options,
@@ -133,49 +134,43 @@ impl WorkerPool {
         slot
     }
 
-    fn connection(&self, view: &PoolView, idx: usize, slot: usize) -> BackendHandle {
+    /// Queues a request, whose bytes `encode` appends, on the client's connection to server
+    /// `idx` of `view`; its reply goes to `to`.
+    fn forward(
+        &self,
+        view: &PoolView,
+        idx: usize,
+        slot: usize,
+        now: Instant,
+        to: Option<Ticket>,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) {
         let spawn = || backend::spawn(self.shared.clone(), view.servers[idx].clone(), Link::of(&view.cfg));
+        let timeout = view.cfg.timeout;
         let mut conns = self.conns.borrow_mut();
         // The view always comes from `view()` in the same synchronous step, so the lists match
         // it; a mismatch would only cost an uncached connection, never a wrong server.
-        if conns.len() != view.servers.len() {
-            return spawn();
-        }
-        let Some(list) = conns.get_mut(idx) else { return spawn() };
-        let i = slot % view.cfg.server_connections.max(1) as usize;
-        if list.len() <= i {
-            list.resize(i + 1, None);
-        }
-        match &list[i] {
-            Some(h) if !h.is_closed() => h.clone(),
-            _ => {
-                let h = spawn();
-                list[i] = Some(h.clone());
-                h
+        let cached = conns.len() == view.servers.len();
+        let sent = match conns.get_mut(idx) {
+            Some(list) if cached => {
+                let i = slot % view.cfg.server_connections.max(1) as usize;
+                if list.len() <= i {
+                    list.resize_with(i + 1, || None);
+                }
+                // A connection that failed is replaced.
+                let conn = match &mut list[i] {
+                    Some(h) if !h.is_closed() => h,
+                    other => other.insert(spawn()),
+                };
+                conn.send(encode, to, timeout, now)
             }
+            _ => spawn().send(encode, to, timeout, now),
+        };
+        // Only a failed connection refuses, and the one picked is open: this never loses a
+        // request should that change.
+        if let Err(Some(t)) = sent {
+            t.fail(reason::REFUSED);
         }
-    }
-
-    /// Queues a request on the client's connection to server `idx` of `view`.
-    fn forward(&self, view: &PoolView, idx: usize, slot: usize, data: Vec<u8>) -> oneshot::Receiver<Reply> {
-        let (tx, rx) = oneshot::channel();
-        let mut req = BackendRequest { data, reply: tx, timeout: view.cfg.timeout };
-        // A connection that died since it was picked is replaced once.
-        for _ in 0..2 {
-            match self.connection(view, idx, slot).send(req) {
-                Ok(()) => return rx,
-                Err(mpsc::error::SendError(back)) => req = back,
-            }
-        }
-        let _ = req.reply.send(Reply::Failed(reason::REFUSED));
-        rx
-    }
-
-    /// Forwards a request to a cluster node, keeping what is needed to send it again after a
-    /// redirection (one copy of the request per request).
-    fn forward_to_node(&self, view: &ViewRef, idx: usize, client_slot: usize, data: Vec<u8>) -> Leg {
-        let rx = self.forward(view, idx, client_slot, data.clone());
-        Leg { rx, resend: Some(Box::new(Resend { data, view: view.clone(), node: idx, client_slot })) }
     }
 
     /// The current view and the index of the cluster node at `host:port` in it, adding the
@@ -193,40 +188,6 @@ impl WorkerPool {
     }
 }
 
-/// One request's reply from one backend.
-struct Leg {
-    rx: oneshot::Receiver<Reply>,
-    /// Set in a Redis Cluster pool: how to send the request again where a node redirects it.
-    resend: Option<Box<Resend>>,
-}
-
-impl Leg {
-    fn direct(rx: oneshot::Receiver<Reply>) -> Leg {
-        Leg { rx, resend: None }
-    }
-}
-
-struct Resend {
-    data: Vec<u8>,
-    /// The view and node the request went to: an empty host in a redirection means that node.
-    view: ViewRef,
-    node: usize,
-    client_slot: usize,
-}
-
-/// One request's place in the reply order.
-enum Pending {
-    Ready(Vec<u8>),
-    One(Leg),
-    Split {
-        kind: SplitKind,
-        nkeys: usize,
-        parts: Vec<(Leg, Vec<usize>)>,
-    },
-    /// Close after everything before it is written, and after these bytes (QUIT's `+OK`).
-    Close(&'static [u8]),
-}
-
 fn error_reply(msg: &str) -> Vec<u8> {
     let mut v = Vec::with_capacity(msg.len() + 3);
     v.push(b'-');
@@ -241,9 +202,9 @@ fn proxy_failure(reason: &str) -> Vec<u8> {
     v
 }
 
-fn wrong_arity(name: &[u8]) -> Pending {
+fn wrong_arity(name: &[u8]) -> Vec<u8> {
     let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-    Pending::Ready(error_reply(&format!("ERR wrong number of arguments for '{name}' command")))
+    error_reply(&format!("ERR wrong number of arguments for '{name}' command"))
 }
 
 /// Per-connection state the reader keeps.
@@ -251,46 +212,77 @@ struct Session {
     authenticated: bool,
     /// Which of each server's connections this client uses.
     slot: usize,
+    replies: Rc<Replies>,
+    /// When the requests being dispatched were read: their timeouts run from here.
+    now: Instant,
 }
 
-/// Decides what to do with one request.
-fn dispatch(wp: &WorkerPool, session: &mut Session, args: &Args) -> Pending {
+impl Session {
+    /// Answers the request with the proxy's own failure, counted as a forwarding error.
+    fn refuse(&self, wp: &WorkerPool) {
+        wp.shared.stats.forward_error.fetch_add(1, Relaxed);
+        self.replies.ready(&proxy_failure(reason::REFUSED));
+    }
+}
+
+/// Handles one request; false when the connection is to close after it.
+fn dispatch(wp: &WorkerPool, session: &mut Session, args: &Args) -> bool {
     let name = args.get(0);
     let route = route_of(name);
     let view = wp.view();
     let cfg = &view.cfg;
     if let Some(Route::Local(LocalCommand::Auth)) = route {
-        return Pending::Ready(auth(cfg.redis_auth.as_deref(), session, args));
+        let reply = auth(cfg.redis_auth.as_deref(), session, args);
+        session.replies.ready(&reply);
+        return true;
     }
     if !session.authenticated {
-        return Pending::Ready(error_reply("NOAUTH Authentication required"));
+        session.replies.ready(b"-NOAUTH Authentication required\r\n");
+        return true;
     }
     let Some(route) = route else {
         if wp.options.close_on_unsupported {
-            return Pending::Close(b"");
+            session.replies.close(b"");
+            return false;
         }
         let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-        return Pending::Ready(error_reply(&format!("ERR command '{name}' is not supported by the proxy")));
+        session.replies.ready(&error_reply(&format!("ERR command '{name}' is not supported by the proxy")));
+        return true;
     };
     let key: &[u8] = match route {
         Route::Local(LocalCommand::Ping) => {
-            return match args.len() {
-                1 => Pending::Ready(b"+PONG\r\n".to_vec()),
+            match args.len() {
+                1 => session.replies.ready(b"+PONG\r\n"),
                 2 => {
                     let mut v = Vec::new();
                     push_bulk(&mut v, args.get(1));
-                    Pending::Ready(v)
+                    session.replies.ready(&v);
                 }
-                _ => wrong_arity(name),
-            };
+                _ => session.replies.ready(&wrong_arity(name)),
+            }
+            return true;
         }
-        Route::Local(LocalCommand::Quit) => return Pending::Close(b"+OK\r\n"),
-        Route::Local(LocalCommand::Auth) => return Pending::Ready(auth(cfg.redis_auth.as_deref(), session, args)),
-        Route::Split(kind) if view.slots.is_some() => return split_by_slot(wp, &view, session.slot, kind, args),
-        Route::Split(kind) => return split(wp, &view, session.slot, kind, args),
+        Route::Local(LocalCommand::Quit) => {
+            session.replies.close(b"+OK\r\n");
+            return false;
+        }
+        Route::Local(LocalCommand::Auth) => {
+            let reply = auth(cfg.redis_auth.as_deref(), session, args);
+            session.replies.ready(&reply);
+            return true;
+        }
+        Route::Split(kind) if view.slots.is_some() => {
+            split_by_slot(wp, &view, session, kind, args);
+            return true;
+        }
+        Route::Split(kind) => {
+            split(wp, &view, session, kind, args);
+            return true;
+        }
         Route::Key(i) => {
             if args.len() <= i {
-                return wrong_arity(name);
+                session.replies.ready(&wrong_arity(name));
+                return true;
             }
             args.get(i)
         }
@@ -309,33 +301,43 @@ fn dispatch(wp: &WorkerPool, session: &mut Session, args: &Args) -> Pending {
         wp.hot_keys.borrow_mut().sample(key);
     }
     if view.slots.is_some() {
-        return to_slot_owner(wp, &view, session.slot, args, key);
+        to_slot_owner(wp, &view, session, args, key);
+        return true;
     }
     let Some(idx) = view.router.route(key) else {
-        wp.shared.stats.forward_error.fetch_add(1, Relaxed);
-        return Pending::Ready(proxy_failure(reason::REFUSED));
+        session.refuse(wp);
+        return true;
     };
-    let mut data = Vec::new();
-    encode_command(&mut data, args.iter());
-    Pending::One(Leg::direct(wp.forward(&view, idx, session.slot, data)))
+    let ticket = session.replies.expect_one();
+    wp.forward(&view, idx, session.slot, session.now, Some(ticket), |w| encode_command(w, args.iter()));
+    true
 }
 
 /// A command forwarded whole in a Redis Cluster pool: all its keys must be in one slot, as a
 /// cluster node requires, and it goes to that slot's node.
-fn to_slot_owner(wp: &WorkerPool, view: &ViewRef, client_slot: usize, args: &Args, key: &[u8]) -> Pending {
+fn to_slot_owner(wp: &WorkerPool, view: &ViewRef, session: &Session, args: &Args, key: &[u8]) {
     let slot = key_slot(key);
     let mut cross = false;
     other_keys(args, |k| cross |= key_slot(k) != slot);
     if cross {
-        return Pending::Ready(error_reply(CROSSSLOT));
+        session.replies.ready(&error_reply(CROSSSLOT));
+        return;
     }
-    let Some(idx) = view.slot_node(slot) else {
-        wp.shared.stats.forward_error.fetch_add(1, Relaxed);
-        return Pending::Ready(proxy_failure(reason::REFUSED));
-    };
+    let Some(idx) = view.slot_node(slot) else { return session.refuse(wp) };
     let mut data = Vec::new();
     encode_command(&mut data, args.iter());
-    Pending::One(wp.forward_to_node(view, idx, client_slot, data))
+    to_nodes(wp, view, session, vec![(idx, data)], None);
+}
+
+/// Forwards the parts of a request to cluster nodes, each keeping its bytes to be sent again
+/// where a redirection points (one copy of each part per request).
+fn to_nodes(wp: &WorkerPool, view: &ViewRef, session: &Session, parts: Vec<(usize, Vec<u8>)>, merge: Option<Merge>) {
+    let resends =
+        parts.iter().map(|(node, data)| Some(Resend { data: data.clone(), view: view.clone(), node: *node })).collect();
+    let tickets = session.replies.expect_legs(resends, merge);
+    for ((idx, data), t) in parts.into_iter().zip(tickets) {
+        wp.forward(view, idx, session.slot, session.now, Some(t), |w| w.extend_from_slice(&data));
+    }
 }
 
 /// AUTH answered by the proxy with `redis_auth`'s semantics. `AUTH default <pw>` is accepted as
@@ -362,9 +364,9 @@ fn auth(password: Option<&str>, session: &mut Session, args: &Args) -> Vec<u8> {
 
 /// MGET/DEL/UNLINK/TOUCH/EXISTS/MSET: keys grouped by server in their original order, one
 /// sub-request per server with the command name in lower case, as nutcracker sends them.
-fn split(wp: &WorkerPool, view: &PoolView, slot: usize, kind: SplitKind, args: &Args) -> Pending {
+fn split(wp: &WorkerPool, view: &PoolView, session: &Session, kind: SplitKind, args: &Args) {
     let name = args.get(0);
-    let Some((step, nkeys)) = split_shape(kind, args) else { return wrong_arity(name) };
+    let Some((step, nkeys)) = split_shape(kind, args) else { return session.replies.ready(&wrong_arity(name)) };
     let router = &view.router;
     let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut hot = wp.hot_keys.borrow_mut();
@@ -372,8 +374,8 @@ fn split(wp: &WorkerPool, view: &PoolView, slot: usize, kind: SplitKind, args: &
         let key = args.get(1 + k * step);
         hot.sample(key);
         let Some(idx) = router.route(key) else {
-            wp.shared.stats.forward_error.fetch_add(1, Relaxed);
-            return Pending::Ready(proxy_failure(reason::REFUSED));
+            drop(hot);
+            return session.refuse(wp);
         };
         match groups.iter_mut().find(|g| g.0 == idx) {
             Some(g) => g.1.push(k),
@@ -382,20 +384,19 @@ fn split(wp: &WorkerPool, view: &PoolView, slot: usize, kind: SplitKind, args: &
     }
     drop(hot);
     if groups.len() == 1 {
-        let mut data = Vec::new();
-        encode_command(&mut data, args.iter());
-        return Pending::One(Leg::direct(wp.forward(view, groups[0].0, slot, data)));
+        let ticket = session.replies.expect_one();
+        wp.forward(view, groups[0].0, session.slot, session.now, Some(ticket), |w| encode_command(w, args.iter()));
+        return;
     }
     wp.shared.stats.fragments.fetch_add(groups.len() as u64, Relaxed);
     let lower = name.to_ascii_lowercase();
-    let parts = groups
-        .into_iter()
-        .map(|(idx, keys)| {
-            let data = sub_request(&lower, args, step, &keys);
-            (Leg::direct(wp.forward(view, idx, slot, data)), keys)
-        })
-        .collect();
-    Pending::Split { kind, nkeys, parts }
+    let (nodes, keys): (Vec<usize>, Vec<Vec<usize>>) = groups.into_iter().unzip();
+    let tickets = session
+        .replies
+        .expect_legs(nodes.iter().map(|_| None).collect(), Some(Merge { kind, nkeys, keys: keys.clone() }));
+    for ((idx, keys), t) in nodes.into_iter().zip(keys).zip(tickets) {
+        wp.forward(view, idx, session.slot, session.now, Some(t), |w| sub_request(w, &lower, args, step, &keys));
+    }
 }
 
 /// (arguments per key, number of keys) of a split command; `None`: wrong argument count.
@@ -405,9 +406,9 @@ fn split_shape(kind: SplitKind, args: &Args) -> Option<(usize, usize)> {
     (nargs != 0 && nargs.is_multiple_of(step)).then_some((step, nargs / step))
 }
 
-/// The part of a split command for the keys at `keys`, named in lower case as nutcracker
-/// names its fragments.
-fn sub_request(lower_name: &[u8], args: &Args, step: usize, keys: &[usize]) -> Vec<u8> {
+/// Appends the part of a split command for the keys at `keys`, named in lower case as
+/// nutcracker names its fragments.
+fn sub_request(out: &mut Vec<u8>, lower_name: &[u8], args: &Args, step: usize, keys: &[usize]) {
     let mut sub: Vec<&[u8]> = Vec::with_capacity(1 + keys.len() * step);
     sub.push(lower_name);
     for &k in keys {
@@ -415,16 +416,14 @@ fn sub_request(lower_name: &[u8], args: &Args, step: usize, keys: &[usize]) -> V
             sub.push(args.get(1 + k * step + j));
         }
     }
-    let mut data = Vec::new();
-    encode_command(&mut data, sub.into_iter());
-    data
+    encode_command(out, sub.into_iter());
 }
 
-/// MGET/DEL/UNLINK/TOUCH/EXISTS/MSET in a Redis Cluster pool: one part per slot, not per node,
-/// since a node refuses a multi-key command whose keys span slots even when it owns them all.
-fn split_by_slot(wp: &WorkerPool, view: &ViewRef, client_slot: usize, kind: SplitKind, args: &Args) -> Pending {
+/// A split command in a Redis Cluster pool: keys grouped by slot rather than by node, since a
+/// node refuses a multi-key command whose keys span slots even when it owns them all.
+fn split_by_slot(wp: &WorkerPool, view: &ViewRef, session: &Session, kind: SplitKind, args: &Args) {
     let name = args.get(0);
-    let Some((step, nkeys)) = split_shape(kind, args) else { return wrong_arity(name) };
+    let Some((step, nkeys)) = split_shape(kind, args) else { return session.replies.ready(&wrong_arity(name)) };
     let mut by_slot: Vec<(u16, usize)> = Vec::with_capacity(nkeys);
     let mut hot = wp.hot_keys.borrow_mut();
     for k in 0..nkeys {
@@ -444,154 +443,73 @@ fn split_by_slot(wp: &WorkerPool, view: &ViewRef, client_slot: usize, kind: Spli
     }
     let mut nodes = Vec::with_capacity(groups.len());
     for (slot, _) in &groups {
-        let Some(idx) = view.slot_node(*slot) else {
-            wp.shared.stats.forward_error.fetch_add(1, Relaxed);
-            return Pending::Ready(proxy_failure(reason::REFUSED));
-        };
+        let Some(idx) = view.slot_node(*slot) else { return session.refuse(wp) };
         nodes.push(idx);
     }
     if groups.len() == 1 {
         let mut data = Vec::new();
         encode_command(&mut data, args.iter());
-        return Pending::One(wp.forward_to_node(view, nodes[0], client_slot, data));
+        return to_nodes(wp, view, session, vec![(nodes[0], data)], None);
     }
     wp.shared.stats.fragments.fetch_add(groups.len() as u64, Relaxed);
     let lower = name.to_ascii_lowercase();
-    let parts = groups
-        .into_iter()
-        .zip(nodes)
-        .map(|((_, keys), idx)| {
-            let data = sub_request(&lower, args, step, &keys);
-            (wp.forward_to_node(view, idx, client_slot, data), keys)
-        })
-        .collect();
-    Pending::Split { kind, nkeys, parts }
-}
-
-async fn reply_bytes(rx: oneshot::Receiver<Reply>) -> Result<Vec<u8>, Vec<u8>> {
-    match rx.await {
-        Ok(Reply::Data(d)) => Ok(d),
-        Ok(Reply::Failed(why)) => Err(proxy_failure(why)),
-        Err(_) => Err(proxy_failure(reason::RESET)),
+    let mut parts = Vec::with_capacity(groups.len());
+    let mut keys = Vec::with_capacity(groups.len());
+    for ((_, k), idx) in groups.into_iter().zip(nodes) {
+        let mut data = Vec::new();
+        sub_request(&mut data, &lower, args, step, &k);
+        parts.push((idx, data));
+        keys.push(k);
     }
+    to_nodes(wp, view, session, parts, Some(Merge { kind, nkeys, keys }));
 }
 
-/// A leg's final reply: its first one, or where the cluster's redirections lead.
-async fn settle(wp: &WorkerPool, leg: Leg) -> Result<Vec<u8>, Vec<u8>> {
-    let first = reply_bytes(leg.rx).await;
-    match (first, leg.resend) {
-        (Ok(d), Some(r)) if cluster::is_redirect(&d) => follow(wp, d, *r).await,
-        (first, _) => first,
-    }
-}
-
-/// Sends a redirected request where `-MOVED`/`-ASK` points, up to `MAX_REDIRECTS` times; the
-/// client sees a redirection only when the bound is hit (or when it cannot be followed).
-/// `MOVED` also points the slot at its new node for every later request and asks for a fresh
-/// slot map; `ASK` is for this one request, preceded by `ASKING` on the same connection.
-async fn follow(wp: &WorkerPool, mut reply: Vec<u8>, resend: Resend) -> Result<Vec<u8>, Vec<u8>> {
-    let Resend { data, mut view, mut node, client_slot } = resend;
-    for _ in 0..MAX_REDIRECTS {
-        let Some(r) = parse_redirect(&reply) else { break };
-        let host = if r.host.is_empty() {
-            match view.servers.get(node).map(|s| &s.cfg.addr) {
-                Some(ServerAddr::Tcp { host, .. }) => host.clone(),
-                _ => break,
-            }
-        } else {
-            r.host.to_string()
+/// Sends redirected cluster requests where `-MOVED`/`-ASK` points, up to `MAX_REDIRECTS` times
+/// each; the client sees a redirection only when the bound is hit (or when it cannot be
+/// followed). `MOVED` also points the slot at its new node for every later request and asks
+/// for a fresh slot map; `ASK` is for this one request, preceded by `ASKING` on the same
+/// connection.
+fn follow(wp: &WorkerPool, replies: &Rc<Replies>, client_slot: usize) {
+    let now = Instant::now();
+    for Redirected { seq, leg, reply, mut resend } in replies.take_redirects() {
+        let Some((kind, slot, view, target)) = redirect_target(wp, &reply, &resend) else {
+            replies.settle(seq, leg, &reply);
+            continue;
         };
-        let Some((v, target)) = wp.cluster_node(&host, r.port) else { break };
-        let rx = match r.kind {
+        match kind {
             RedirectKind::Moved => {
-                if let Some(table) = &v.slots {
-                    table.set(r.slot, target);
+                if let Some(table) = &view.slots {
+                    table.set(slot, target);
                 }
                 wp.shared.request_refresh();
-                wp.forward(&v, target, client_slot, data.clone())
             }
+            // Both go out in this synchronous step on the client's connection to the node, so
+            // nothing can come between ASKING and the request. ASKING's +OK is dropped.
             RedirectKind::Ask => {
-                // Both go out in this synchronous step on the client's connection to the node,
-                // so nothing can come between ASKING and the request. ASKING's +OK is dropped.
-                let mut asking = Vec::new();
-                encode_command(&mut asking, [&b"ASKING"[..]].into_iter());
-                drop(wp.forward(&v, target, client_slot, asking));
-                wp.forward(&v, target, client_slot, data.clone())
+                wp.forward(&view, target, client_slot, now, None, |w| encode_command(w, [&b"ASKING"[..]].into_iter()))
             }
-        };
-        reply = reply_bytes(rx).await?;
-        view = v;
-        node = target;
+        }
+        let ticket = replies.ticket(seq, leg);
+        wp.forward(&view, target, client_slot, now, Some(ticket), |w| w.extend_from_slice(&resend.data));
+        resend.view = view;
+        resend.node = target;
+        replies.resume(seq, leg, resend);
     }
-    Ok(reply)
 }
 
-/// A split command's part: its final reply (or the proxy's error) and the key positions it
-/// answers for.
-type SettledPart = (Result<Vec<u8>, Vec<u8>>, Vec<usize>);
-
-/// Merges the parts of a split command. Any failed part fails the whole command with one error
-/// (partial results are never returned), as in nutcracker, but the connection stays open.
-fn merge(kind: SplitKind, nkeys: usize, parts: Vec<SettledPart>, out: &mut Vec<u8>) {
-    let mut replies = Vec::with_capacity(parts.len());
-    let mut failure: Option<Vec<u8>> = None;
-    for (result, keys) in parts {
-        match result {
-            Ok(d) if is_error(&d) => {
-                failure.get_or_insert(d);
-            }
-            Ok(d) => replies.push((d, keys)),
-            Err(e) => {
-                failure.get_or_insert(e);
-            }
+/// Where a redirection points: its kind, slot, the current view and the node's index in it.
+fn redirect_target(wp: &WorkerPool, reply: &[u8], resend: &Resend) -> Option<(RedirectKind, u16, ViewRef, usize)> {
+    let r = parse_redirect(reply)?;
+    let host = if r.host.is_empty() {
+        match resend.view.servers.get(resend.node).map(|s| &s.cfg.addr) {
+            Some(ServerAddr::Tcp { host, .. }) => host.clone(),
+            _ => return None,
         }
-    }
-    if let Some(f) = failure {
-        out.extend_from_slice(&f);
-        return;
-    }
-    match kind {
-        SplitKind::Mget => {
-            let mut slots: Vec<Option<(usize, usize, usize)>> = vec![None; nkeys];
-            for (p, (d, keys)) in replies.iter().enumerate() {
-                let Some(spans) = array_elements(d, keys.len()) else {
-                    push_err(out, reason::INVALID);
-                    return;
-                };
-                for (&k, (s, e)) in keys.iter().zip(spans) {
-                    slots[k] = Some((p, s, e));
-                }
-            }
-            out.push(b'*');
-            out.extend_from_slice(nkeys.to_string().as_bytes());
-            out.extend_from_slice(b"\r\n");
-            for (p, s, e) in slots.into_iter().flatten() {
-                out.extend_from_slice(&replies[p].0[s..e]);
-            }
-        }
-        SplitKind::Sum => {
-            let mut total: i64 = 0;
-            for (d, _) in &replies {
-                match integer(d) {
-                    Some(n) => total = total.saturating_add(n),
-                    None => {
-                        push_err(out, reason::INVALID);
-                        return;
-                    }
-                }
-            }
-            out.push(b':');
-            out.extend_from_slice(total.to_string().as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        SplitKind::Mset => {
-            if replies.iter().all(|(d, _)| d.as_slice() == b"+OK\r\n") {
-                out.extend_from_slice(b"+OK\r\n");
-            } else {
-                push_err(out, reason::INVALID);
-            }
-        }
-    }
+    } else {
+        r.host.to_string()
+    };
+    let (view, target) = wp.cluster_node(&host, r.port)?;
+    Some((r.kind, r.slot, view, target))
 }
 
 /// Serves one client until it closes, QUITs or breaks the protocol.
@@ -600,40 +518,52 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let (tx, rx) = mpsc::channel(MAX_PENDING);
-    tokio::join!(read_requests(&wp, rd, tx), write_replies(&wp, rx, wr));
+    let replies = Replies::new();
+    let slot = wp.client_slot();
+    let reader = async {
+        read_requests(&wp, &replies, slot, rd).await;
+        replies.finish_reading();
+    };
+    tokio::join!(reader, write_replies(&wp, &replies, slot, wr));
+    replies.abandon();
 }
 
-async fn read_requests<R: AsyncRead + Unpin>(wp: &WorkerPool, mut rd: R, tx: mpsc::Sender<Pending>) {
+async fn read_requests<R: AsyncRead + Unpin>(wp: &WorkerPool, replies: &Rc<Replies>, slot: usize, mut rd: R) {
     let stats = &wp.shared.stats;
-    let mut session = Session { authenticated: wp.view().cfg.redis_auth.is_none(), slot: wp.client_slot() };
+    let mut session = Session {
+        authenticated: wp.view().cfg.redis_auth.is_none(),
+        slot,
+        replies: replies.clone(),
+        now: Instant::now(),
+    };
     let mut parser = RequestParser::new();
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     loop {
         loop {
             let limits = Limits { max_bulk_len: 512 * 1024 * 1024, authenticated: session.authenticated };
-            let pending = match parser.next(&buf, &limits) {
+            match parser.next(&buf, &limits) {
                 Ok(true) => {
                     let args = parser.args(&buf);
                     if args.is_empty() {
                         continue;
                     }
-                    dispatch(wp, &mut session, &args)
+                    if !replies.has_room() {
+                        if !poll_fn(|cx| replies.poll_room(cx)).await {
+                            return;
+                        }
+                        session.now = Instant::now();
+                    }
+                    if !dispatch(wp, &mut session, &args) {
+                        return;
+                    }
                 }
                 Ok(false) => break,
                 Err(e) => {
                     stats.client_err.fetch_add(1, Relaxed);
-                    let _ = tx.send(Pending::Ready(error_reply(&format!("ERR {e}")))).await;
-                    let _ = tx.send(Pending::Close(b"")).await;
+                    replies.ready(&error_reply(&format!("ERR {e}")));
+                    replies.close(b"");
                     return;
                 }
-            };
-            let close = matches!(pending, Pending::Close(_));
-            if tx.send(pending).await.is_err() {
-                return;
-            }
-            if close {
-                return;
             }
         }
         let consumed = parser.request_start();
@@ -650,7 +580,7 @@ async fn read_requests<R: AsyncRead + Unpin>(wp: &WorkerPool, mut rd: R, tx: mps
                 stats.client_eof.fetch_add(1, Relaxed);
                 return;
             }
-            Ok(_) => {}
+            Ok(_) => session.now = Instant::now(),
             Err(_) => {
                 stats.client_err.fetch_add(1, Relaxed);
                 return;
@@ -659,90 +589,23 @@ async fn read_requests<R: AsyncRead + Unpin>(wp: &WorkerPool, mut rd: R, tx: mps
     }
 }
 
-async fn write_replies<W: AsyncWrite + Unpin>(wp: &WorkerPool, mut rx: mpsc::Receiver<Pending>, mut wr: W) {
-    let mut out: Vec<u8> = Vec::with_capacity(WRITE_BATCH);
+async fn write_replies<W: AsyncWrite + Unpin>(wp: &WorkerPool, replies: &Rc<Replies>, slot: usize, mut wr: W) {
+    let mut buf: Vec<u8> = Vec::new();
     loop {
-        let item = match rx.try_recv() {
-            Ok(item) => item,
-            Err(TryRecvError::Empty) => {
-                if !out.is_empty() {
-                    if wr.write_all(&out).await.is_err() {
-                        return;
-                    }
-                    out.clear();
+        match poll_fn(|cx| replies.poll_writer(cx, &mut buf)).await {
+            Step::Write => {
+                if wr.write_all(&buf).await.is_err() {
+                    replies.abandon();
+                    return;
                 }
-                match rx.recv().await {
-                    Some(item) => item,
-                    None => break,
+                buf.clear();
+                if buf.capacity() > WRITE_BUFFER_KEEP {
+                    buf = Vec::new();
                 }
             }
-            Err(TryRecvError::Disconnected) => break,
-        };
-        match item {
-            Pending::Ready(bytes) => out.extend_from_slice(&bytes),
-            Pending::One(Leg { mut rx, resend }) => {
-                let done = match rx.try_recv() {
-                    Ok(r) => Some(Ok(r)),
-                    Err(oneshot::error::TryRecvError::Empty) => None,
-                    Err(oneshot::error::TryRecvError::Closed) => Some(Err(())),
-                };
-                let result = match done {
-                    Some(r) => r,
-                    None => {
-                        // Don't hold finished replies back while waiting for a slow one.
-                        if !out.is_empty() {
-                            if wr.write_all(&out).await.is_err() {
-                                return;
-                            }
-                            out.clear();
-                        }
-                        rx.await.map_err(|_| ())
-                    }
-                };
-                match (result, resend) {
-                    (Ok(Reply::Data(d)), Some(r)) if cluster::is_redirect(&d) => {
-                        if !out.is_empty() {
-                            if wr.write_all(&out).await.is_err() {
-                                return;
-                            }
-                            out.clear();
-                        }
-                        match follow(wp, d, *r).await {
-                            Ok(d) | Err(d) => out.extend_from_slice(&d),
-                        }
-                    }
-                    (Ok(Reply::Data(d)), _) => out.extend_from_slice(&d),
-                    (Ok(Reply::Failed(why)), _) => push_err(&mut out, why),
-                    (Err(()), _) => push_err(&mut out, reason::RESET),
-                }
-            }
-            Pending::Split { kind, nkeys, parts } => {
-                if !out.is_empty() {
-                    if wr.write_all(&out).await.is_err() {
-                        return;
-                    }
-                    out.clear();
-                }
-                let mut settled = Vec::with_capacity(parts.len());
-                for (leg, keys) in parts {
-                    settled.push((settle(wp, leg).await, keys));
-                }
-                merge(kind, nkeys, settled, &mut out);
-            }
-            Pending::Close(last) => {
-                out.extend_from_slice(last);
-                break;
-            }
+            Step::Follow => follow(wp, replies, slot),
+            Step::Done => break,
         }
-        if out.len() >= WRITE_BATCH {
-            if wr.write_all(&out).await.is_err() {
-                return;
-            }
-            out.clear();
-        }
-    }
-    if !out.is_empty() {
-        let _ = wr.write_all(&out).await;
     }
     let _ = wr.shutdown().await;
 }
@@ -754,7 +617,7 @@ mod tests {
 
     #[test]
     fn auth_follows_redis_auth_semantics() {
-        let mut s = Session { authenticated: false, slot: 0 };
+        let mut s = Session { authenticated: false, slot: 0, replies: Replies::new(), now: Instant::now() };
         let args = OwnedArgs::from_slices([&b"AUTH"[..], b"pw"]);
         assert_eq!(auth(None, &mut s, &args.args()), b"-ERR Client sent AUTH, but no password is set\r\n");
         assert_eq!(auth(Some("other"), &mut s, &args.args()), b"-ERR invalid password\r\n");
@@ -763,52 +626,5 @@ mod tests {
         assert!(s.authenticated);
         let two = OwnedArgs::from_slices([&b"AUTH"[..], b"default", b"pw"]);
         assert_eq!(auth(Some("pw"), &mut s, &two.args()), b"+OK\r\n");
-    }
-
-    fn ready(bytes: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
-        Ok(bytes.to_vec())
-    }
-
-    fn merged(kind: SplitKind, nkeys: usize, parts: Vec<SettledPart>) -> Vec<u8> {
-        let mut out = Vec::new();
-        merge(kind, nkeys, parts, &mut out);
-        out
-    }
-
-    #[test]
-    fn mget_parts_merge_in_key_order() {
-        let out = merged(
-            SplitKind::Mget,
-            4,
-            vec![
-                (ready(b"*2\r\n$1\r\nc\r\n$-1\r\n"), vec![0, 2]),
-                (ready(b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"), vec![1, 3]),
-            ],
-        );
-        assert_eq!(out, b"*4\r\n$1\r\nc\r\n$1\r\na\r\n$-1\r\n$1\r\nb\r\n");
-    }
-
-    #[test]
-    fn sums_and_mset() {
-        assert_eq!(
-            merged(SplitKind::Sum, 3, vec![(ready(b":1\r\n"), vec![0]), (ready(b":2\r\n"), vec![1, 2])]),
-            b":3\r\n"
-        );
-        assert_eq!(
-            merged(SplitKind::Mset, 2, vec![(ready(b"+OK\r\n"), vec![0]), (ready(b"+OK\r\n"), vec![1])]),
-            b"+OK\r\n"
-        );
-    }
-
-    #[test]
-    fn one_failed_part_fails_the_whole_command() {
-        let (tx, rx) = oneshot::channel();
-        let _ = tx.send(Reply::Failed(reason::REFUSED));
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let failed = rt.block_on(reply_bytes(rx));
-        let out = merged(SplitKind::Mget, 2, vec![(ready(b"*1\r\n$1\r\na\r\n"), vec![0]), (failed, vec![1])]);
-        assert_eq!(out, b"-ERR Connection refused\r\n");
-        let out = merged(SplitKind::Sum, 2, vec![(ready(b"-NOAUTH x\r\n"), vec![0]), (ready(b":1\r\n"), vec![1])]);
-        assert_eq!(out, b"-NOAUTH x\r\n");
     }
 }

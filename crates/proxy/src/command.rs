@@ -173,11 +173,11 @@ const NUMKEYS_FIRST: &[&str] = &["zdiff", "zinter", "zunion"];
 
 /// Looks a command up by name (any case). `None`: unsupported.
 pub fn route_of(name: &[u8]) -> Option<Route> {
-    if name.len() > 24 {
-        return None;
-    }
-    let lower = name.to_ascii_lowercase();
-    let name = std::str::from_utf8(&lower).ok()?;
+    let mut lower = [0u8; 24];
+    let lower = lower.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    let name = std::str::from_utf8(lower).ok()?;
     Some(match name {
         "ping" => Route::Local(LocalCommand::Ping),
         "quit" => Route::Local(LocalCommand::Quit),

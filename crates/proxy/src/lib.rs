@@ -21,6 +21,7 @@ pub mod hotkeys;
 pub mod log;
 pub mod pool;
 pub mod reload;
+pub mod replies;
 pub mod reply;
 pub mod server;
 pub mod stats;

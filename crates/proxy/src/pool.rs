@@ -49,10 +49,27 @@ pub struct Latency {
 }
 
 impl Latency {
-    pub fn observe(&self, us: u64) {
-        let i = LATENCY_BOUNDS_US.partition_point(|&b| b < us);
-        self.buckets[i].fetch_add(1, Relaxed);
-        self.sum_us.fetch_add(us, Relaxed);
+    pub fn add(&self, batch: &LatencyBatch) {
+        for (bucket, &n) in self.buckets.iter().zip(&batch.buckets) {
+            if n != 0 {
+                bucket.fetch_add(n, Relaxed);
+            }
+        }
+        self.sum_us.fetch_add(batch.sum_us, Relaxed);
+    }
+}
+
+/// Latencies of one batch of replies, gathered without atomics and added to a `Latency` at once.
+#[derive(Default)]
+pub struct LatencyBatch {
+    buckets: [u64; LATENCY_BOUNDS_US.len() + 1],
+    sum_us: u64,
+}
+
+impl LatencyBatch {
+    pub fn observe(&mut self, us: u64) {
+        self.buckets[LATENCY_BOUNDS_US.partition_point(|&b| b < us)] += 1;
+        self.sum_us += us;
     }
 }
 
@@ -728,9 +745,11 @@ mod tests {
     #[test]
     fn latency_buckets_are_upper_bounds() {
         let l = Latency::default();
+        let mut batch = LatencyBatch::default();
         for us in [0, 100, 101, 999_999, 5_000_000] {
-            l.observe(us);
+            batch.observe(us);
         }
+        l.add(&batch);
         let counts: Vec<u64> = l.buckets.iter().map(|b| b.load(Relaxed)).collect();
         assert_eq!(counts[0], 2);
         assert_eq!(counts[1], 1);

@@ -135,9 +135,7 @@ pub fn is_error(reply: &[u8]) -> bool {
 
 /// Appends a command as a RESP multibulk: what the proxy sends to backends.
 pub fn encode_command<'a>(out: &mut Vec<u8>, args: impl ExactSizeIterator<Item = &'a [u8]>) {
-    out.push(b'*');
-    out.extend_from_slice(args.len().to_string().as_bytes());
-    out.extend_from_slice(b"\r\n");
+    push_header(out, b'*', args.len());
     for a in args {
         push_bulk(out, a);
     }
@@ -145,11 +143,29 @@ pub fn encode_command<'a>(out: &mut Vec<u8>, args: impl ExactSizeIterator<Item =
 
 /// Appends a bulk string.
 pub fn push_bulk(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'$');
-    out.extend_from_slice(s.len().to_string().as_bytes());
-    out.extend_from_slice(b"\r\n");
+    push_header(out, b'$', s.len());
     out.extend_from_slice(s);
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `<kind><n>\r\n` without formatting through a `String`: this runs for every
+/// argument of every forwarded request.
+fn push_header(out: &mut Vec<u8>, kind: u8, n: usize) {
+    let mut line = [0u8; 24];
+    let mut i = line.len() - 2;
+    line[i..].copy_from_slice(b"\r\n");
+    let mut n = n;
+    loop {
+        i -= 1;
+        line[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    i -= 1;
+    line[i] = kind;
+    out.extend_from_slice(&line[i..]);
 }
 
 /// Appends `-ERR <reason>\r\n`.
@@ -198,6 +214,9 @@ mod tests {
         let mut out = Vec::new();
         encode_command(&mut out, [&b"mget"[..], b"a", b""].into_iter());
         assert_eq!(out, b"*3\r\n$4\r\nmget\r\n$1\r\na\r\n$0\r\n\r\n");
+        let mut big = Vec::new();
+        push_bulk(&mut big, &[b'x'; 1234]);
+        assert!(big.starts_with(b"$1234\r\nxx"));
     }
 
     #[test]

@@ -296,7 +296,9 @@ mod tests {
         assert!(m.contains("roost_proxy_server_requests_total{pool=\"alpha\",server=\"server1\"} 7\n"), "{m}");
         assert!(m.contains("roost_proxy_server_ejected{pool=\"alpha\",server=\"se\\\"r\"} 0\n"), "{m}");
         assert!(m.contains("roost_proxy_client_connections{pool=\"alpha\"} 0\n"));
-        pools[0].view().servers[1].stats.latency.observe(300);
+        let mut batch = crate::pool::LatencyBatch::default();
+        batch.observe(300);
+        pools[0].view().servers[1].stats.latency.add(&batch);
         let m = render_prometheus(&pools);
         assert!(
             m.contains(

@@ -794,3 +794,39 @@ fn health_check_readmits_a_restarted_backend_long_before_the_retry_time() {
         assert_eq!([&a, &b, &c][ring.route(k.as_bytes()).unwrap()].client().cmd(&["GET", &k]), bulk("x"));
     }
 }
+
+#[test]
+fn replies_for_a_client_that_left_mid_pipeline_never_reach_another() {
+    let (a, b, c) = three();
+    // One worker: both clients share every backend connection.
+    let proxy = Proxy::start(&[&a, &b, &c], "", &["--threads", "1"]);
+    let mut setup = proxy.client();
+    let big = "x".repeat(4096);
+    for k in ["left0", "left1", "left2", "stays"] {
+        assert_eq!(setup.cmd_str(&["SET", k, if k == "stays" { "mine" } else { &big }]), "+OK\r\n");
+    }
+    for round in 0..5 {
+        let mut leaving = proxy.client();
+        let mut batch = Vec::new();
+        for i in 0..3000 {
+            batch.extend_from_slice(&common::encode(&[b"GET", format!("left{}", i % 3).as_bytes()]));
+        }
+        leaving.send(&batch);
+        drop(leaving);
+        let mut stays = proxy.client();
+        let mut batch = Vec::new();
+        for _ in 0..300 {
+            batch.extend_from_slice(&common::encode(&[b"GET", b"stays"]));
+            batch.extend_from_slice(&common::encode(&[b"MGET", b"stays", b"left0", b"nokey"]));
+        }
+        stays.send(&batch);
+        let mut want_mget = b"*3\r\n".to_vec();
+        want_mget.extend_from_slice(&bulk("mine"));
+        want_mget.extend_from_slice(&bulk(&big));
+        want_mget.extend_from_slice(b"$-1\r\n");
+        for i in 0..300 {
+            assert_eq!(stays.read_reply(), bulk("mine"), "round {round}, request {i}");
+            assert_eq!(stays.read_reply(), want_mget, "round {round}, request {i}");
+        }
+    }
+}
