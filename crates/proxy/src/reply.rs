@@ -151,21 +151,9 @@ pub fn push_bulk(out: &mut Vec<u8>, s: &[u8]) {
 /// Appends `<kind><n>\r\n` without formatting through a `String`: this runs for every
 /// argument of every forwarded request.
 fn push_header(out: &mut Vec<u8>, kind: u8, n: usize) {
-    let mut line = [0u8; 24];
-    let mut i = line.len() - 2;
-    line[i..].copy_from_slice(b"\r\n");
-    let mut n = n;
-    loop {
-        i -= 1;
-        line[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    i -= 1;
-    line[i] = kind;
-    out.extend_from_slice(&line[i..]);
+    out.push(kind);
+    roost_resp::write_int(out, n as i64);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Appends `-ERR <reason>\r\n`.
