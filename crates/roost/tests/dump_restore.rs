@@ -394,7 +394,7 @@ fn blob_scores_that_are_not_numbers_load_as_redis_reads_them() {
         for c in [&mut r, &mut o] {
             assert_eq!(c.cmd_str(&["CONFIG", "SET", "sanitize-dump-payload", sanitize]), "+OK\r\n");
         }
-        for score in ["abc", "2xy", "-3e", " 1."] {
+        for score in ["abc", "2xy", "-3e", " 1.", "0x2"] {
             let at = payload.windows(3).position(|w| w == b"1.5").unwrap();
             let mut bad = payload.clone();
             bad[at..at + 3].copy_from_slice(score.as_bytes());

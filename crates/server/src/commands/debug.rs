@@ -209,9 +209,8 @@ fn c_atoi(s: &[u8]) -> i64 {
 
 /// C's strtod on an argument: the longest leading part that reads as a number, 0 if none.
 fn c_strtod(s: &[u8]) -> f64 {
-    let s = std::str::from_utf8(s).unwrap_or("").trim_start();
-    let max = s.len().min(64);
-    (1..=max).rev().filter(|&n| s.is_char_boundary(n)).find_map(|n| s[..n].parse::<f64>().ok()).unwrap_or(0.0)
+    let start = s.iter().position(|b| !b.is_ascii_whitespace() && *b != 0x0b).unwrap_or(s.len());
+    roost_resp::strtod_prefix(&s[start..]).map_or(0.0, |(_, v)| v)
 }
 
 /// DEBUG SLEEP blocks the worker thread, as Redis blocks its one thread: connections served by

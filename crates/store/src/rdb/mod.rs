@@ -238,42 +238,14 @@ pub(crate) fn parse_double(s: &[u8]) -> Option<f64> {
 }
 
 /// A sorted set blob's score as Redis reads it (C's `strtod` on at most its first 127 bytes):
-/// the longest prefix that is a decimal number, infinity or NaN, and 0 when there is none, so a
-/// corrupt score loads as a number rather than failing. Hexadecimal floats read as their "0".
+/// the longest prefix that is a number, and 0 when there is none, so a corrupt score loads as a
+/// number rather than failing.
 pub(crate) fn blob_score(s: &[u8]) -> f64 {
     let s = &s[..s.len().min(127)];
+    // C stops at a NUL; strtod skips leading blanks.
+    let s = &s[..s.iter().position(|&b| b == 0).unwrap_or(s.len())];
     let start = s.iter().position(|b| !b" \t\n\x0b\x0c\r".contains(b)).unwrap_or(s.len());
-    let s = &s[start..];
-    let digits_from = |i: usize| s[i.min(s.len())..].iter().take_while(|b| b.is_ascii_digit()).count();
-    let mut end = usize::from(matches!(s.first(), Some(b'+' | b'-')));
-    let word = |w: &[u8], at: usize| s.len() >= at + w.len() && s[at..at + w.len()].eq_ignore_ascii_case(w);
-    let sign = if s.first() == Some(&b'-') { -1.0 } else { 1.0 };
-    if word(b"inf", end) {
-        return sign * f64::INFINITY;
-    }
-    if word(b"nan", end) {
-        return f64::NAN;
-    }
-    let whole = digits_from(end);
-    end += whole;
-    let mut fraction = 0;
-    if s.get(end) == Some(&b'.') {
-        fraction = digits_from(end + 1);
-        if whole + fraction > 0 {
-            end += 1 + fraction;
-        }
-    }
-    if whole + fraction == 0 {
-        return 0.0;
-    }
-    if matches!(s.get(end), Some(b'e' | b'E')) {
-        let sign_len = usize::from(matches!(s.get(end + 1), Some(b'+' | b'-')));
-        let exponent = digits_from(end + 1 + sign_len);
-        if exponent > 0 {
-            end += 1 + sign_len + exponent;
-        }
-    }
-    std::str::from_utf8(&s[..end]).ok().and_then(|t| t.parse().ok()).unwrap_or(0.0)
+    roost_resp::strtod_prefix(&s[start..]).map_or(0.0, |(_, v)| v)
 }
 
 /// The length prefix RDB puts before strings and counts.

@@ -638,7 +638,7 @@ fn blob_scores_read_like_strtod() {
         (b".", 0.0),
         (b"-", 0.0),
         (b"+3", 3.0),
-        (b"0x10", 0.0),
+        (b"0x10", 16.0),
         (b"", 0.0),
     ];
     for (text, want) in cases {
