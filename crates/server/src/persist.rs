@@ -299,9 +299,9 @@ pub fn write_snapshot(
                         write_commands(file, incoming, header.as_bytes(), &libraries)
                     })
                 } else {
-                    let aux = aux_fields(form == FileForm::RdbAofBase);
+                    let aof_base = form == FileForm::RdbAofBase;
                     write_atomically(&path, sync_every, |file| {
-                        write_rdb(file, incoming, opts, checksum, &aux, &libraries)
+                        write_rdb(file, incoming, opts, checksum, aof_base, &libraries)
                     })
                 };
                 if pace == SavePace::Background {
@@ -378,21 +378,22 @@ pub fn start_save(
 pub(crate) fn write_empty_base(path: &Path, config: &roost_config::Config) -> std::io::Result<()> {
     let yes = |name: &str| config.get_one(name).is_none_or(|v| v == "yes");
     let opts = EncodeOptions::new(yes("rdbcompression"), &roost_store::EncodingLimits::default());
-    let aux = aux_fields(true);
-    let aux: Vec<(&[u8], &[u8])> = aux.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
-    let file = Writer::new(BufWriter::new(File::create(path)?), opts, yes("rdbchecksum"), &aux)?.finish()?;
+    let file = rdb_writer(BufWriter::new(File::create(path)?), opts, yes("rdbchecksum"), true)?.finish()?;
     file.into_inner().map_err(|e| e.into_error())?.sync_all()
 }
 
-/// The aux fields Redis 7.0 writes (without replication's, which Roost has none of).
-fn aux_fields(aof_base: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
-    vec![
-        (b"redis-ver".to_vec(), roost_config::REDIS_VERSION.as_bytes().to_vec()),
-        (b"redis-bits".to_vec(), b"64".to_vec()),
-        (b"ctime".to_vec(), (now_ms() / 1000).to_string().into_bytes()),
-        (b"used-mem".to_vec(), crate::alloc::used_memory().to_string().into_bytes()),
-        (b"aof-base".to_vec(), if aof_base { b"1".to_vec() } else { b"0".to_vec() }),
-    ]
+/// An RDB writer on `out`, its header written with the aux fields Redis 7.0 writes (without
+/// replication's, which Roost has none of); `aof_base` marks an append-only file's base.
+fn rdb_writer<W: Write>(out: W, opts: EncodeOptions, checksum: bool, aof_base: bool) -> std::io::Result<Writer<W>> {
+    let (ctime, used) = ((now_ms() / 1000).to_string(), crate::alloc::used_memory().to_string());
+    let aux: [(&[u8], &[u8]); 5] = [
+        (b"redis-ver", roost_config::REDIS_VERSION.as_bytes()),
+        (b"redis-bits", b"64"),
+        (b"ctime", ctime.as_bytes()),
+        (b"used-mem", used.as_bytes()),
+        (b"aof-base", if aof_base { b"1" } else { b"0" }),
+    ];
+    Writer::new(out, opts, checksum, &aux)
 }
 
 /// The writer's end of the queue.
@@ -468,11 +469,10 @@ fn write_rdb(
     incoming: Incoming,
     opts: EncodeOptions,
     checksum: bool,
-    aux: &[(Vec<u8>, Vec<u8>)],
+    aof_base: bool,
     libraries: &[Vec<u8>],
 ) -> std::io::Result<SyncingFile> {
-    let aux: Vec<(&[u8], &[u8])> = aux.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
-    let mut w = Writer::new(BufWriter::with_capacity(1 << 20, file), opts, checksum, &aux)?;
+    let mut w = rdb_writer(BufWriter::with_capacity(1 << 20, file), opts, checksum, aof_base)?;
     for code in libraries {
         w.function(code)?;
     }
