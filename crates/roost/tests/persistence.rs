@@ -287,21 +287,28 @@ fn a_damaged_file_stops_the_start() {
         let s = start_in(&dir, &[]);
         let mut c = s.raw();
         fill(&mut c);
+        assert_eq!(c.cmd_str(&["SET", "canary", "canary-0123456789"]), "+OK\r\n");
         assert_eq!(c.cmd_str(&["SAVE"]), "+OK\r\n");
     }
     let path = dir.0.join("dump.rdb");
-    let mut bytes = std::fs::read(&path).unwrap();
-    let len = bytes.len();
-    bytes.truncate(len / 2);
-    std::fs::write(&path, &bytes).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roost"))
-        .args(["server", "--port", &free_port().to_string(), "--bind", "127.0.0.1", "--dir"])
-        .arg(&dir.0)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let text = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Fatal error loading the DB"), "{text}");
+    let saved = std::fs::read(&path).unwrap();
+    let start_fails_saying = |bytes: &[u8], what: &str| {
+        std::fs::write(&path, bytes).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_roost"))
+            .args(["server", "--port", &free_port().to_string(), "--bind", "127.0.0.1", "--dir"])
+            .arg(&dir.0)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let text = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Fatal error loading the DB") && text.contains(what), "{text}");
+    };
+    start_fails_saying(&saved[..saved.len() / 2], "at byte");
+    // One byte of a value changed: every record still reads, the checksum does not match.
+    let mut changed = saved.clone();
+    let at = changed.windows(17).position(|w| w == b"canary-0123456789").expect("the value is in the file");
+    changed[at + 7] = b'X';
+    start_fails_saying(&changed, "RDB checksum does not match");
 }
 
 #[test]

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
+use roost_store::rdb::crc64::crc64;
 use roost_store::rdb::{put_key, put_select_db, put_string_key, EncodeOptions, Reader, Record, Writer};
 use roost_store::snapshot::SnapshotKey;
 use roost_store::{now_ms, Entry, Key, ShardSink, StrValue, Value};
@@ -581,36 +582,67 @@ pub struct Loaded {
 /// is wrong where.
 pub fn load(server: &Server, path: &Path) -> Result<Loaded, String> {
     let data = MappedFile::open(path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
-    let mut reader = Reader::new(&data, &server.keyspace.limits)
-        .map_err(|e| format!("{} is not a valid RDB file: {e}", path.display()))?;
-    let now = now_ms() as i64;
-    let mut loaded = Loaded { keys: 0, expired: 0 };
-    let databases = server.keyspace.databases();
-    loop {
-        let record =
-            reader.next_record().map_err(|e| format!("{} at byte {}: {e}", path.display(), reader.offset()))?;
-        match record {
-            None => break,
-            Some(Record::Key { db, key, value, expire_ms, .. }) => {
-                if db >= databases {
-                    return Err(format!("{}: key in database {db}, but databases is {databases}", path.display()));
-                }
-                if expire_ms.is_some_and(|at| at <= now) {
-                    loaded.expired += 1;
-                    continue;
-                }
-                let expire = expire_ms.map_or(0, |at| at as u64);
-                server.keyspace.lock_key(&key).db(db).set(&key, value, expire);
-                loaded.keys += 1;
-            }
-            Some(Record::Function(code)) => server
-                .scripting
-                .load_library_code(&code)
-                .map_err(|e| format!("{}: function library: {e}", path.display()))?,
-            Some(_) => {}
-        }
-    }
+    let function =
+        |code: Vec<u8>| server.scripting.load_library_code(&code).map_err(|e| format!("function library: {e}"));
+    let (loaded, _) = load_rdb(server, &data, true, function).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(loaded)
+}
+
+/// Loads the RDB at the start of `data` into the keyspace: each key (unless its time is up,
+/// as a primary skips it), each function library through `function`. Tables are sized from
+/// the file's RESIZEDB hints. `whole` says the RDB should fill `data` (an RDB file, not an AOF
+/// with commands after its RDB preamble). Returns what was loaded and where the RDB ends.
+pub fn load_rdb(
+    server: &Server,
+    data: &[u8],
+    whole: bool,
+    mut function: impl FnMut(Vec<u8>) -> Result<(), String>,
+) -> Result<(Loaded, usize), String> {
+    let mut reader = Reader::new(data, &server.keyspace.limits).map_err(|e| format!("not a valid RDB file: {e}"))?;
+    // The checksum is a pass over the whole file, a good part of loading's time when it
+    // follows the records: for a whole file a second thread computes it meanwhile, over the
+    // span a well-formed file's checksum covers (all but its last 8 bytes). Any other span is
+    // computed at the end.
+    reader.defer_checksum();
+    let likely_span = data.len().saturating_sub(8);
+    std::thread::scope(|scope| {
+        let checksum = whole.then(|| scope.spawn(|| crc64(0, &data[..likely_span])));
+        let now = now_ms() as i64;
+        let mut loaded = Loaded { keys: 0, expired: 0 };
+        let databases = server.keyspace.databases();
+        while let Some(record) = reader.next_record().map_err(|e| format!("at byte {}: {e}", reader.offset()))? {
+            match record {
+                Record::Key { db, key, value, expire_ms, .. } => {
+                    if db >= databases {
+                        return Err(format!("key in database {db}, but databases is {databases}"));
+                    }
+                    if expire_ms.is_some_and(|at| at <= now) {
+                        loaded.expired += 1;
+                        continue;
+                    }
+                    let expire = expire_ms.map_or(0, |at| at as u64);
+                    server.keyspace.lock_key(&key).db(db).set(&key, value, expire);
+                    loaded.keys += 1;
+                }
+                Record::ResizeDb { db, keys, .. } if db < databases => {
+                    // A hint from the file: no more keys than its bytes could hold.
+                    let keys = keys.min(data.len() as u64 / 3) as usize;
+                    server.keyspace.reserve(db, keys);
+                }
+                Record::Function(code) => function(code)?,
+                _ => {}
+            }
+        }
+        let computed = checksum.map(|t| t.join().map_err(|_| "the checksum thread failed".to_string())).transpose()?;
+        if let Some(stored) = reader.deferred_checksum() {
+            let computed = match computed {
+                Some(crc) if stored.covers == likely_span => crc,
+                _ => crc64(0, &data[..stored.covers]),
+            };
+            stored.verify(computed).map_err(|e| e.to_string())?;
+        }
+        Ok((loaded, reader.offset()))
+    })
 }
 
 /// Writes the file now and waits for it (SAVE, and SHUTDOWN's save).

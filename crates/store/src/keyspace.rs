@@ -130,6 +130,23 @@ impl Keyspace {
         self.databases
     }
 
+    /// Makes room in `db` for about `keys` more keys, spread over the shards as keys are: what a
+    /// loader does with a file's size hint, so that its tables don't grow step by step (each
+    /// step moving every entry).
+    pub fn reserve(&self, db: usize, keys: usize) {
+        // Keys fall into shards about evenly: the mean plus two standard deviations leaves few
+        // tables to grow once more, and little unused room in the rest.
+        if keys < SHARDS * 8 {
+            // Not worth a table in every shard.
+            return;
+        }
+        let mean = keys / SHARDS;
+        let per_shard = mean + 2 * mean.isqrt() + 1;
+        for idx in 0..SHARDS {
+            self.lock_shard(idx).db(db).reserve(per_shard);
+        }
+    }
+
     pub fn shard_index(key: &[u8]) -> usize {
         key_slot(key) as usize & (SHARDS - 1)
     }

@@ -167,6 +167,11 @@ impl Table {
         }
     }
 
+    /// Makes room for `keys` more keys at once.
+    pub fn reserve(&mut self, keys: usize) {
+        self.map.reserve_exact(keys);
+    }
+
     fn update_expiry(&mut self, key: &[u8], had: bool, expire_at: u64) {
         match (had, expire_at != 0) {
             (true, false) => {

@@ -349,35 +349,16 @@ pub(super) fn load_all(server: &Arc<Server>, configured: &Files, truncated_ok: b
     Ok(files)
 }
 
-/// Loads the RDB at the start of `buf` through the store's reader: keys straight into the
-/// keyspace (those already expired are skipped, as a primary does), function libraries through
+/// Loads the RDB at the start of `buf` (`persist::load_rdb`), function libraries through
 /// FUNCTION LOAD. Returns the keys loaded and where the RDB ends.
 fn load_rdb(replayer: &mut Replayer, buf: &[u8]) -> Result<(u64, usize), String> {
-    use roost_store::rdb::{Reader, Record};
     let server = replayer.server.clone();
-    let mut reader = Reader::new(buf, &server.keyspace.limits).map_err(|e| e.to_string())?;
-    let now = roost_store::now_ms() as i64;
-    let mut keys = 0;
-    while let Some(record) = reader.next_record().map_err(|e| e.to_string())? {
-        match record {
-            Record::Key { db, key, value, expire_ms, .. } => {
-                if db >= server.keyspace.databases() {
-                    return Err(format!("database {db} is out of range (databases {})", server.keyspace.databases()));
-                }
-                if expire_ms.is_some_and(|at| at <= now) {
-                    continue;
-                }
-                let at = expire_ms.map_or(0, |at| at.max(1) as u64);
-                server.keyspace.lock_key(&key).db(db).set(&key, value, at);
-                keys += 1;
-            }
-            Record::Function(code) => {
-                replayer.run(&[b"FUNCTION".to_vec(), b"LOAD".to_vec(), b"REPLACE".to_vec(), code]);
-            }
-            _ => {}
-        }
-    }
-    Ok((keys, reader.offset()))
+    let function = |code: Vec<u8>| {
+        replayer.run(&[b"FUNCTION".to_vec(), b"LOAD".to_vec(), b"REPLACE".to_vec(), code]);
+        Ok(())
+    };
+    let (loaded, end) = crate::persist::load_rdb(&server, buf, false, function)?;
+    Ok((loaded.keys, end))
 }
 
 fn truncate(path: &Path, len: u64) -> Result<(), String> {

@@ -160,6 +160,27 @@ pub struct Reader<'a> {
     db: usize,
     limits: &'a EncodingLimits,
     done: bool,
+    /// Set by `defer_checksum`; after the end, the checksum's span and stored value.
+    deferred: Option<Option<DeferredChecksum>>,
+}
+
+/// The checksum a reader found at the end of a file and left to its caller to verify.
+#[derive(Clone, Copy, Debug)]
+pub struct DeferredChecksum {
+    /// The checksum covers the file's first `covers` bytes.
+    pub covers: usize,
+    /// The checksum stored after them: 0 when the writer computed none.
+    pub stored: u64,
+}
+
+impl DeferredChecksum {
+    /// Compares the stored checksum with `computed`, the CRC-64 of the bytes it covers.
+    pub fn verify(&self, computed: u64) -> Result<(), Error> {
+        if self.stored != 0 && self.stored != computed {
+            return Err(Error { what: "RDB checksum does not match".into(), offset: self.covers });
+        }
+        Ok(())
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -174,7 +195,20 @@ impl<'a> Reader<'a> {
             Some(v) if (1..=RDB_VERSION).contains(&v) => v,
             _ => return Err(Error { what: "unsupported RDB version".into(), offset: 5 }),
         };
-        Ok(Reader { data, pos: 9, version, db: 0, limits, done: false })
+        Ok(Reader { data, pos: 9, version, db: 0, limits, done: false, deferred: None })
+    }
+
+    /// Leaves the checksum to the caller: at the end, instead of computing it, the reader keeps
+    /// what `deferred_checksum` returns. A whole-file pass, it can then run on another thread
+    /// while the records are read.
+    pub fn defer_checksum(&mut self) {
+        self.deferred = Some(None);
+    }
+
+    /// After the last record of a reader told to `defer_checksum`: the checksum to verify (None
+    /// before the end, or for a version without checksums).
+    pub fn deferred_checksum(&self) -> Option<DeferredChecksum> {
+        self.deferred.flatten()
     }
 
     pub fn version(&self) -> u16 {
@@ -246,11 +280,10 @@ impl<'a> Reader<'a> {
                 }
                 opcode::EOF => {
                     if self.version >= 5 {
-                        let expected = crc64(0, &self.data[..cur.pos]);
-                        let stored_at = cur.offset();
-                        let stored = cur.u64_le()?;
-                        if stored != 0 && stored != expected {
-                            return Err(cur.error_at(stored_at, "RDB checksum does not match"));
+                        let checksum = DeferredChecksum { covers: cur.pos, stored: cur.u64_le()? };
+                        match &mut self.deferred {
+                            Some(slot) => *slot = Some(checksum),
+                            None => checksum.verify(crc64(0, &self.data[..checksum.covers]))?,
                         }
                     }
                     self.pos = cur.pos;
