@@ -97,7 +97,10 @@ impl HotKeyCounter {
             self.slot_of.insert(hash, self.counts.len() - 1);
             return;
         }
-        let least = (0..self.counts.len()).min_by_key(|&i| self.counts[i]).unwrap_or(0);
+        // The smallest count, then its place: two simple passes the compiler turns into vector
+        // instructions, where one pass keeping the place as it goes compares one by one.
+        let smallest = self.counts.iter().copied().min().unwrap_or(0);
+        let least = self.counts.iter().position(|&c| c == smallest).unwrap_or(0);
         let old = self.hasher.hash_one(&self.keys[least]);
         self.slot_of.remove(&old);
         self.keys[least].clear();
