@@ -5,20 +5,23 @@
 # the dataset, the write throughput during the save vs just before it, the save's duration, and
 # the time each takes to start with the file it wrote.
 #
-# Usage: scripts/snapshot-vs-redis.sh [keys] [value-bytes]   (default 2000000 keys of 400 bytes,
-# about 1 GB). Servers use their default threads; nothing is pinned (the point is memory).
+# Usage: scripts/snapshot-vs-redis.sh [keys] [value-bytes] [rounds]   (default 2000000 keys of
+# 400 bytes, about 1 GB, 3 rounds; each round measures Roost, then redis-server, and the medians
+# of the rounds are printed last). Servers use their default threads; nothing is pinned (the
+# point is memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEYS=${1:-2000000}
 VALUE=${2:-400}
+ROUNDS=${3:-3}
 for tool in redis-server redis-cli redis-benchmark python3; do
   command -v "$tool" >/dev/null || { echo "$tool is required (apt-get install -y redis-server redis-tools python3)" >&2; exit 1; }
 done
 cargo build --release -q -p roost
-python3 - "$KEYS" "$VALUE" <<'PY'
-import os, shutil, socket, subprocess, sys, tempfile, time
+python3 - "$KEYS" "$VALUE" "$ROUNDS" <<'PY'
+import os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
-KEYS, VALUE = int(sys.argv[1]), int(sys.argv[2])
+KEYS, VALUE, ROUNDS = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
@@ -170,10 +173,21 @@ def measure(kind):
     return dict(dataset=dataset, extra=extra, frac=extra / dataset, before=before_rate, during=during_rate,
                 save=saved, load=load_secs, size=size, ok=ok)
 
-print(f"BGSAVE under a SET load: {KEYS} keys of {VALUE} bytes")
-rows = {k: measure(k) for k in ("roost", "redis")}
-print(f"{'server':<8}{'dataset MB':>12}{'extra MB':>10}{'extra/data':>12}{'writes/s before':>17}{'during':>10}{'ratio':>7}{'save s':>8}{'load s':>8}{'file MB':>9}")
-for k, r in rows.items():
-    print(f"{k:<8}{r['dataset']/1e6:>12.0f}{r['extra']/1e6:>10.0f}{r['frac']*100:>11.1f}%{r['before']:>17,.0f}{r['during']:>10,.0f}"
-          f"{r['during']/max(r['before'],1):>7.2f}{r['save']:>8.2f}{r['load']:>8.2f}{r['size']/1e6:>9.0f}  save status: {r['ok']}")
+def row(label, r):
+    print(f"{label:<14}{r['dataset']/1e6:>12.0f}{r['extra']/1e6:>10.0f}{r['frac']*100:>11.1f}%{r['before']:>17,.0f}{r['during']:>10,.0f}"
+          f"{r['during']/max(r['before'],1):>7.2f}{r['save']:>8.2f}{r['load']:>8.2f}{r['size']/1e6:>9.0f}  {r.get('ok', '')}", flush=True)
+
+print(f"BGSAVE under a SET load: {KEYS} keys of {VALUE} bytes, {ROUNDS} rounds")
+print(f"{'server':<14}{'dataset MB':>12}{'extra MB':>10}{'extra/data':>12}{'writes/s before':>17}{'during':>10}{'ratio':>7}{'save s':>8}{'load s':>8}{'file MB':>9}  save status")
+rounds = {"roost": [], "redis": []}
+for n in range(ROUNDS):
+    for kind in rounds:
+        r = measure(kind)
+        rounds[kind].append(r)
+        row(f"{kind} #{n + 1}", r)
+for kind, rs in rounds.items():
+    median = {k: statistics.median(r[k] for r in rs) for k in ("dataset", "extra", "frac", "before", "during", "save", "load", "size")}
+    # The ratio's median over the rounds, not the ratio of the medians.
+    median["during"] = statistics.median(r["during"] / max(r["before"], 1) for r in rs) * max(median["before"], 1)
+    row(f"{kind} median", median)
 PY
