@@ -274,6 +274,9 @@ pub fn write_snapshot(
     let opts = EncodeOptions::new(compress, &server.keyspace.limits);
     let (tx, rx) = mpsc::channel();
     let libraries = server.scripting.library_codes();
+    // Each database's key counts at the snapshot's instant (the world is stopped), written ahead
+    // of the keys as RESIZEDB hints so that a loader, Roost's or Redis's, sizes its tables once.
+    let sizes = if form == FileForm::Commands { Vec::new() } else { server.keyspace.db_stats() };
     let queued = Arc::new(AtomicUsize::new(0));
     let writer_gone = Arc::new(AtomicBool::new(false));
     let commands = form == FileForm::Commands;
@@ -316,7 +319,7 @@ pub fn write_snapshot(
                 } else {
                     let aof_base = form == FileForm::RdbAofBase;
                     write_atomically(&path, sync_every, |file| {
-                        write_rdb(file, incoming, opts, checksum, aof_base, &libraries)
+                        write_rdb(file, incoming, opts, checksum, aof_base, &libraries, &sizes)
                     })
                 };
                 if pace == SavePace::Background {
@@ -478,7 +481,8 @@ impl Write for SyncingFile {
     }
 }
 
-/// Streams the queued records into `file` as an RDB file.
+/// Streams the queued records into `file` as an RDB file, after the function libraries and the
+/// databases' `sizes` (keys, keys with an expiry).
 fn write_rdb(
     file: SyncingFile,
     incoming: Incoming,
@@ -486,12 +490,18 @@ fn write_rdb(
     checksum: bool,
     aof_base: bool,
     libraries: &[Vec<u8>],
+    sizes: &[(usize, usize)],
 ) -> std::io::Result<SyncingFile> {
     let mut w = rdb_writer(BufWriter::with_capacity(1 << 20, file), opts, checksum, aof_base)?;
     for code in libraries {
         w.function(code)?;
     }
     let mut scratch = Vec::new();
+    for (db, &(keys, expires)) in sizes.iter().enumerate().filter(|(_, size)| size.0 > 0) {
+        scratch.clear();
+        put_select_db(&mut scratch, db, keys as u64, expires as u64);
+        w.records(&scratch)?;
+    }
     incoming.drain(|chunk, behind| match chunk {
         Chunk::Records { bytes, .. } => w.records(&bytes),
         Chunk::StringKey { db, key_len, bytes, expire_at } => {
