@@ -55,11 +55,58 @@ pub fn ketama_points(weight: u32, total: u64, n: usize) -> u32 {
     (x.floor() * 4.0) as u32
 }
 
+/// A ketama ring: its points, sorted, and an index by a hash's top bits.
+#[derive(Debug, Clone)]
+pub struct Ring {
+    /// Sorted (point, server index).
+    points: Vec<(u32, u32)>,
+    /// For each run of hashes sharing their top bits, where its candidate points start (one
+    /// entry more, the end). A 500-server ring has 80,000 points: the index takes a lookup to
+    /// a couple of cache lines instead of a 17-step binary search through 640 KB.
+    starts: Vec<u32>,
+    /// 32 minus the bits indexed.
+    shift: u32,
+}
+
+impl Ring {
+    pub fn new(points: Vec<(u32, u32)>) -> Ring {
+        // About one point per run, up to 2^16 runs.
+        let bits = points.len().max(1).ilog2().min(16);
+        let shift = 32 - bits;
+        let mut starts = Vec::with_capacity((1 << bits) + 1);
+        let mut at = 0;
+        for run in 0..1u64 << bits {
+            let first_hash = run << shift;
+            while at < points.len() && u64::from(points[at].0) < first_hash {
+                at += 1;
+            }
+            starts.push(at as u32);
+        }
+        starts.push(points.len() as u32);
+        Ring { points, starts, shift }
+    }
+
+    pub fn points(&self) -> &[(u32, u32)] {
+        &self.points
+    }
+
+    /// The server of the first point at or after `hash`, wrapping past the last to the first.
+    fn dispatch(&self, hash: u32) -> Option<usize> {
+        if self.points.is_empty() {
+            return None;
+        }
+        let run = (u64::from(hash) >> self.shift) as usize;
+        let (from, to) = (self.starts[run] as usize, self.starts[run + 1] as usize);
+        let i = from + self.points[from..to].partition_point(|p| p.0 < hash);
+        let i = if i == self.points.len() { 0 } else { i };
+        Some(self.points[i].1 as usize)
+    }
+}
+
 /// A built continuum over the live servers.
 #[derive(Debug, Clone)]
 pub enum Continuum {
-    /// Sorted (point, server index).
-    Ketama(Vec<(u32, u32)>),
+    Ketama(Ring),
     /// nutcracker's modula continuum lists each live server `weight` times in index order; this
     /// keeps it as runs (cumulative end, server index) so huge weights cost no memory.
     Modula(Vec<(u64, u32)>),
@@ -94,7 +141,7 @@ impl Continuum {
                 }
                 // Ties keep insertion order; no ring measured so far has two equal points.
                 points.sort_by_key(|p| p.0);
-                Continuum::Ketama(points)
+                Continuum::Ketama(Ring::new(points))
             }
             Distribution::Modula => {
                 let mut end = 0u64;
@@ -114,14 +161,7 @@ impl Continuum {
     /// The server index for a key hash; `None` when no server is live.
     pub fn dispatch(&self, hash: u32) -> Option<usize> {
         match self {
-            Continuum::Ketama(points) => {
-                if points.is_empty() {
-                    return None;
-                }
-                let i = points.partition_point(|p| p.0 < hash);
-                let i = if i == points.len() { 0 } else { i };
-                Some(points[i].1 as usize)
-            }
+            Continuum::Ketama(ring) => ring.dispatch(hash),
             Continuum::Modula(runs) => {
                 let total = runs.last()?.0;
                 let slot = u64::from(hash) % total;
@@ -139,7 +179,7 @@ impl Continuum {
 
     pub fn len(&self) -> usize {
         match self {
-            Continuum::Ketama(v) => v.len(),
+            Continuum::Ketama(ring) => ring.points.len(),
             Continuum::Modula(v) => v.last().map_or(0, |r| r.0 as usize),
             Continuum::Random(v) => v.len(),
         }
@@ -270,7 +310,8 @@ mod tests {
             Distribution::Ketama,
             named(&["server1", "server2", "server3"], &[1, 1, 1]),
         );
-        let Continuum::Ketama(points) = r.continuum() else { panic!("ketama expected") };
+        let Continuum::Ketama(ring) = r.continuum() else { panic!("ketama expected") };
+        let points = ring.points();
         assert_eq!(points.len(), 480);
         assert_eq!(&points[..3], &[(0x00957bcf, 2), (0x00a31052, 1), (0x01944b4e, 0)]);
         for v in [0x8eb4f527, 0x2e44ab5c, 0xab749c05, 0x0ef879ae] {
@@ -281,12 +322,39 @@ mod tests {
 
     #[test]
     fn dispatch_wraps_past_the_last_point() {
-        let c = Continuum::Ketama(vec![(10, 0), (20, 1)]);
+        let c = Continuum::Ketama(Ring::new(vec![(10, 0), (20, 1)]));
         assert_eq!(c.dispatch(0), Some(0));
         assert_eq!(c.dispatch(10), Some(0));
         assert_eq!(c.dispatch(11), Some(1));
         assert_eq!(c.dispatch(21), Some(0));
-        assert_eq!(Continuum::Ketama(vec![]).dispatch(5), None);
+        assert_eq!(Continuum::Ketama(Ring::new(vec![])).dispatch(5), None);
+    }
+
+    #[test]
+    fn the_indexed_ring_finds_what_a_search_of_every_point_finds() {
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u32
+        };
+        for len in [1, 2, 3, 7, 480, 4096, 80_000, 200_000] {
+            let mut points: Vec<(u32, u32)> = (0..len).map(|i| (next(), i)).collect();
+            points.extend([(0, len), (u32::MAX, len + 1)].into_iter().take(if len > 3 { 2 } else { 0 }));
+            points.sort_by_key(|p| p.0);
+            let ring = Ring::new(points.clone());
+            let searched = |hash: u32| {
+                let i = points.partition_point(|p| p.0 < hash);
+                points[if i == points.len() { 0 } else { i }].1 as usize
+            };
+            let mut hashes: Vec<u32> = (0..2000).map(|_| next()).collect();
+            hashes.extend([0, 1, u32::MAX, u32::MAX - 1, 1 << 31]);
+            hashes.extend(points.iter().take(50).flat_map(|p| [p.0, p.0.wrapping_add(1), p.0.wrapping_sub(1)]));
+            for hash in hashes {
+                assert_eq!(ring.dispatch(hash), Some(searched(hash)), "{len} points, hash {hash:#x}");
+            }
+        }
     }
 
     #[test]
@@ -367,8 +435,8 @@ mod tests {
         let r = Router::new(HashKind::Fnv1a64, Some(*b"{}"), Distribution::Ketama, named(&["a", "b"], &[1, 1]));
         assert_eq!(r.key_hash(b""), 0);
         assert_eq!(r.key_hash(b"{}"), HashKind::Fnv1a64.hash(b"{}"));
-        let Continuum::Ketama(points) = r.continuum() else { panic!("ketama expected") };
-        assert_eq!(r.route(b""), Some(points[0].1 as usize));
+        let Continuum::Ketama(ring) = r.continuum() else { panic!("ketama expected") };
+        assert_eq!(r.route(b""), Some(ring.points()[0].1 as usize));
     }
 
     #[test]
