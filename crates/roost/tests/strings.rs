@@ -38,6 +38,25 @@ fn set_px_expires() {
 }
 
 #[test]
+fn set_over_a_key_whose_time_is_up_expires_it_first() {
+    let s = TestServer::start(&["--enable-debug-command", "yes"]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd_str(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    assert_eq!(c.cmd_str(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]), "+OK\r\n");
+    assert_eq!(c.cmd_str(&["SET", "k", "old", "PX", "20"]), "+OK\r\n");
+    let mut sub = s.raw();
+    sub.cmd(&["SUBSCRIBE", "__keyspace@0__:k"]);
+    std::thread::sleep(Duration::from_millis(60));
+    assert_eq!(c.cmd_str(&["SET", "k", "new"]), "+OK\r\n");
+    // As in Redis: the old key expires (event and count), then the new one is set, without a TTL.
+    assert_eq!(sub.read_reply(), b"*3\r\n$7\r\nmessage\r\n$16\r\n__keyspace@0__:k\r\n$7\r\nexpired\r\n");
+    assert_eq!(sub.read_reply(), b"*3\r\n$7\r\nmessage\r\n$16\r\n__keyspace@0__:k\r\n$3\r\nset\r\n");
+    assert!(c.cmd_str(&["INFO", "stats"]).contains("expired_keys:1\r\n"));
+    assert_eq!(c.int(&["TTL", "k"]), -1);
+    assert_eq!(c.cmd_str(&["GET", "k"]), "$3\r\nnew\r\n");
+}
+
+#[test]
 fn active_expiry_removes_keys_nobody_touches() {
     let s = TestServer::start(&["--hz", "100"]);
     let mut c = s.raw();

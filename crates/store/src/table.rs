@@ -194,10 +194,19 @@ impl Table {
         }
     }
 
-    /// Stores `value` under `key` with the given expiry (0 = none), replacing any old value.
+    /// Stores `value` under `key` with the given expiry (0 = none), replacing any old value. An
+    /// old key whose time is up goes as an expired key does before the new one is added, so a
+    /// caller needs no lookup of its own first.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64) {
         let entry = Entry { value, access: now_secs(), volatile: expire_at != 0, in_snapshot: self.pending.is_some() };
-        let had = match self.map.get_index_of(key) {
+        let found = match self.map.get_index_of(key) {
+            Some(idx) if self.map[idx].volatile && self.may_have_expired(key, now_ms()) => {
+                self.expire_at_index(idx);
+                None
+            }
+            found => found,
+        };
+        let had = match found {
             Some(idx) => {
                 self.preserve(idx);
                 std::mem::replace(&mut self.map[idx], entry).volatile

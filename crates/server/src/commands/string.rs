@@ -368,7 +368,8 @@ fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock_key(key);
     let table = shard.db(ctx.client.db);
     let existing = if opts.get { string_ref(table, key)?.cloned() } else { None };
-    let exists = if opts.get { existing.is_some() } else { table.contains(key) };
+    // Without NX or XX, whether the key exists makes no difference, and `set` finds it itself.
+    let exists = if opts.get { existing.is_some() } else { (opts.nx || opts.xx) && table.contains(key) };
     if (opts.nx && exists) || (opts.xx && !exists) {
         drop(shard);
         match existing {
