@@ -646,6 +646,10 @@ fn world_needed(ctx: &Ctx, spec: &CommandSpec, args: &Args) -> Option<Holder> {
         // Switching the AOF on must see no write in flight: see aof::switch.
         return Some(Holder::Transaction);
     }
+    if spec.name == "shutdown" && !args.iter().skip(1).any(|a| a.eq_ignore_ascii_case(b"nosave")) {
+        // Its final save is the last instant clients see acknowledged: no command runs beside.
+        return Some(Holder::Transaction);
+    }
     if spec.name == "exec" {
         if let Some(queued) = &ctx.client.multi {
             if !queued.aborted && transaction::needs_world(queued) {

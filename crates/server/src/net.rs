@@ -203,7 +203,21 @@ pub fn run(server: Arc<Server>) -> Result<(), String> {
 /// does. False when that save failed: like Redis, the server then keeps running.
 fn shutdown_now(server: &Arc<Server>) -> bool {
     log(WARNING, "User requested shutdown...");
+    // As in Redis, no command runs from the final save to the exit: a write acknowledged after
+    // the save's instant would be lost. A client holding the world (a transaction, a script)
+    // is waited for, up to a bound.
+    let mut held = false;
+    for _ in 0..1000 {
+        held = server.gate.stop_world_for_housekeeping(&server.workers);
+        if held {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     if let Err(e) = crate::persist::final_save(server, false) {
+        if held {
+            server.gate.release(crate::gate::HOUSEKEEPER);
+        }
         log(
             WARNING,
             &format!(
