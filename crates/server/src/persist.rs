@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{mpsc, Arc};
 
 use roost_store::rdb::crc64::crc64;
-use roost_store::rdb::{put_key, put_select_db, put_string_key, EncodeOptions, Reader, Record, Writer};
+use roost_store::rdb::{put_key, put_select_db, EncodeOptions, Reader, Record, Writer};
 use roost_store::snapshot::SnapshotKey;
-use roost_store::{now_ms, Entry, Key, ShardSink, StrValue, Value};
+use roost_store::{now_ms, ShardSink};
 
 use crate::aof::command_base;
 use crate::log;
@@ -93,30 +93,12 @@ pub enum FileForm {
     Commands,
 }
 
-/// What the snapshot's sink queues for the writer thread.
-enum Chunk {
-    /// Keys of database `db`, encoded. RDB records carry their own database selector; commands
-    /// get a SELECT from the writer when the database changes.
-    Records { db: usize, bytes: Vec<u8> },
-    /// A string key a worker handed over, as its name and value bytes (`key_len` of them are the
-    /// name): the writer encodes it, compressing when it has the time.
-    StringKey { db: usize, key_len: usize, bytes: Vec<u8>, expire_at: u64 },
-    /// Another value a worker handed over, as a copy, for the writer to encode (and compress).
-    Copied { db: usize, key: Key, entry: Entry, expire_at: u64 },
-}
-
-/// The largest value (of a type other than string) a worker hands over as a copy for the
-/// writer to encode; a larger one it encodes itself, uncompressed, so as not to hold twice
-/// its memory in the queue as a copy and then as records.
-const MAX_COPIED_BYTES: usize = 16 << 10;
-
-impl Chunk {
-    fn len(&self) -> usize {
-        match self {
-            Chunk::Records { bytes, .. } | Chunk::StringKey { bytes, .. } => bytes.len(),
-            Chunk::Copied { key, entry, .. } => key.as_bytes().len() + entry.value.heap_size(),
-        }
-    }
+/// What the snapshot's sink queues for the writer thread: keys of database `db`, encoded. RDB
+/// records carry their own database selector; commands get a SELECT from the writer when the
+/// database changes.
+struct Chunk {
+    db: usize,
+    bytes: Vec<u8>,
 }
 
 /// Encodes the snapshot's keys (into RDB records, or commands) and queues them for the writer.
@@ -130,16 +112,11 @@ struct ShardEncoder {
     writer_gone: Arc<AtomicBool>,
     /// `rdb-key-save-delay`.
     key_delay_us: i64,
-    /// Values workers hand over are compressed (by the writer): for a save someone waits for.
-    /// In the background they are written as they are: compressing them, even in the idle
-    /// scheduling class, cost about a tenth of the write rate during the save
-    /// (docs/persistence.md), for a smaller file.
-    compress_handed: bool,
 }
 
 impl ShardEncoder {
     fn send(&self, chunk: Chunk) {
-        self.queued.fetch_add(chunk.len(), Ordering::Relaxed);
+        self.queued.fetch_add(chunk.bytes.len(), Ordering::Relaxed);
         // A writer that gave up (a failed disk) has dropped the receiver; the snapshot still
         // has to finish, so the error is not this thread's to act on.
         let _ = self.tx.send(chunk);
@@ -147,7 +124,7 @@ impl ShardEncoder {
 }
 
 impl ShardSink for ShardEncoder {
-    fn keys(&self, db: usize, sizes: (usize, usize), keys: &mut dyn Iterator<Item = SnapshotKey<'_>>) {
+    fn keys(&self, db: usize, keys: &mut dyn Iterator<Item = SnapshotKey<'_>>) {
         let mut out = Vec::new();
         for (key, entry, expire_at) in keys {
             if self.commands {
@@ -155,50 +132,32 @@ impl ShardSink for ShardEncoder {
                 continue;
             }
             if out.is_empty() {
-                put_select_db(&mut out, db, sizes.0 as u64, sizes.1 as u64);
+                put_select_db(&mut out, db, 0, 0);
             }
             let expire = (expire_at != 0).then_some(expire_at);
             put_key(&mut out, key.as_bytes(), &entry.value, expire, &self.opts);
         }
         if !out.is_empty() {
-            self.send(Chunk::Records { db, bytes: out });
+            self.send(Chunk { db, bytes: out });
         }
     }
 
     fn changing(&self, db: usize, (key, entry, expire_at): SnapshotKey<'_>) {
-        // This runs on a worker in the middle of a command: no compression here, as it is most
-        // of encoding's cost. When handed-over values are to be compressed, a string (the common
-        // case) goes over as its bytes and another value up to 16 KB as a copy, for the writer
-        // to encode and compress when it has the time; otherwise, or for a larger value, the
-        // key is encoded here uncompressed (as valid, larger). Buffers are sized up front:
-        // growing one would copy the value again.
-        if self.commands {
-            let mut out = Vec::with_capacity(key.as_bytes().len() + entry.value.heap_size() + 64);
-            command_base::put_key(&mut out, key.as_bytes(), &entry.value, expire_at);
-            self.send(Chunk::Records { db, bytes: out });
-            return;
-        }
-        let compress = self.opts.compress && self.compress_handed;
-        if let Value::Str(s) = &entry.value {
-            if compress && !matches!(s, StrValue::Int(_)) {
-                let mut scratch = [0u8; 20];
-                let value = s.bytes(&mut scratch);
-                let mut bytes = Vec::with_capacity(key.as_bytes().len() + value.len());
-                bytes.extend_from_slice(key.as_bytes());
-                bytes.extend_from_slice(value);
-                self.send(Chunk::StringKey { db, key_len: key.as_bytes().len(), bytes, expire_at });
-                return;
-            }
-        }
-        if compress && entry.value.heap_size() <= MAX_COPIED_BYTES {
-            self.send(Chunk::Copied { db, key: key.clone(), entry: entry.clone(), expire_at });
-            return;
-        }
+        // This runs on a worker in the middle of a command, during a background save (a save
+        // someone waits for holds every command off): the key is encoded here, uncompressed, and
+        // written as it is. LZF is most of encoding's cost, and compressing these keys later in
+        // the writer, even in the idle scheduling class, cost about a tenth of the write rate
+        // during the save (docs/persistence.md), for a smaller file. The buffer is sized up
+        // front: growing it would copy the value again.
         let mut out = Vec::with_capacity(key.as_bytes().len() + entry.value.heap_size() + 64);
-        put_select_db(&mut out, db, 0, 0);
-        let opts = EncodeOptions { compress: false, ..self.opts };
-        put_key(&mut out, key.as_bytes(), &entry.value, (expire_at != 0).then_some(expire_at), &opts);
-        self.send(Chunk::Records { db, bytes: out });
+        if self.commands {
+            command_base::put_key(&mut out, key.as_bytes(), &entry.value, expire_at);
+        } else {
+            put_select_db(&mut out, db, 0, 0);
+            let opts = EncodeOptions { compress: false, ..self.opts };
+            put_key(&mut out, key.as_bytes(), &entry.value, (expire_at != 0).then_some(expire_at), &opts);
+        }
+        self.send(Chunk { db, bytes: out });
     }
 
     fn pace(&self, given: usize) {
@@ -274,21 +233,15 @@ pub fn write_snapshot(
     let opts = EncodeOptions::new(compress, &server.keyspace.limits);
     let (tx, rx) = mpsc::channel();
     let libraries = server.scripting.library_codes();
-    // Each database's key counts at the snapshot's instant (the world is stopped), written ahead
-    // of the keys as RESIZEDB hints so that a loader, Roost's or Redis's, sizes its tables once.
+    // Each database's key counts at the snapshot's instant (callers stop the world around this
+    // call), written ahead of the keys as RESIZEDB hints so that a loader, Roost's or Redis's,
+    // sizes its tables once.
     let sizes = if form == FileForm::Commands { Vec::new() } else { server.keyspace.db_stats() };
     let queued = Arc::new(AtomicUsize::new(0));
     let writer_gone = Arc::new(AtomicBool::new(false));
     let commands = form == FileForm::Commands;
-    let encoder = ShardEncoder {
-        tx,
-        opts,
-        commands,
-        queued: queued.clone(),
-        writer_gone: writer_gone.clone(),
-        key_delay_us,
-        compress_handed: pace == SavePace::Now,
-    };
+    let encoder =
+        ShardEncoder { tx, opts, commands, queued: queued.clone(), writer_gone: writer_gone.clone(), key_delay_us };
     if !server.keyspace.begin_snapshot(Arc::new(encoder)) {
         return Err(SaveError::Busy);
     }
@@ -423,9 +376,8 @@ struct Incoming {
 }
 
 impl Incoming {
-    /// Hands each queued chunk to `write` (with whether the writer has fallen behind) until the
-    /// snapshot ends.
-    fn drain(&self, mut write: impl FnMut(Chunk, bool) -> std::io::Result<()>) -> std::io::Result<()> {
+    /// Hands each queued chunk to `write` until the snapshot ends.
+    fn drain(&self, mut write: impl FnMut(Chunk) -> std::io::Result<()>) -> std::io::Result<()> {
         // In the background, the writer runs when the cores are otherwise idle while it keeps
         // up, and competes with commands for them once the queue (the save's memory) passes
         // its bound: what workers hand over then is written before it piles up.
@@ -446,8 +398,8 @@ impl Incoming {
                 }
                 Err(mpsc::TryRecvError::Disconnected) => return Ok(()),
             };
-            let len = chunk.len();
-            write(chunk, behind)?;
+            let len = chunk.bytes.len();
+            write(chunk)?;
             self.queued.fetch_sub(len, Ordering::Relaxed);
         }
     }
@@ -496,32 +448,13 @@ fn write_rdb(
     for code in libraries {
         w.function(code)?;
     }
-    let mut scratch = Vec::new();
+    let mut hint = Vec::new();
     for (db, &(keys, expires)) in sizes.iter().enumerate().filter(|(_, size)| size.0 > 0) {
-        scratch.clear();
-        put_select_db(&mut scratch, db, keys as u64, expires as u64);
-        w.records(&scratch)?;
+        hint.clear();
+        put_select_db(&mut hint, db, keys as u64, expires as u64);
+        w.records(&hint)?;
     }
-    incoming.drain(|chunk, behind| match chunk {
-        Chunk::Records { bytes, .. } => w.records(&bytes),
-        Chunk::StringKey { db, key_len, bytes, expire_at } => {
-            // Compressed while the writer keeps up (it is then in the idle class, on time no
-            // command wanted); written plain when it has fallen behind.
-            scratch.clear();
-            put_select_db(&mut scratch, db, 0, 0);
-            let (key, value) = bytes.split_at(key_len);
-            let expire = (expire_at != 0).then_some(expire_at);
-            put_string_key(&mut scratch, key, value, expire, opts.compress && !behind);
-            w.records(&scratch)
-        }
-        Chunk::Copied { db, key, entry, expire_at } => {
-            scratch.clear();
-            put_select_db(&mut scratch, db, 0, 0);
-            let opts = EncodeOptions { compress: opts.compress && !behind, ..opts };
-            put_key(&mut scratch, key.as_bytes(), &entry.value, (expire_at != 0).then_some(expire_at), &opts);
-            w.records(&scratch)
-        }
-    })?;
+    incoming.drain(|chunk| w.records(&chunk.bytes))?;
     w.finish()?.into_inner().map_err(|e| e.into_error())
 }
 
@@ -540,31 +473,15 @@ fn write_commands(
     }
     w.write_all(&prelude)?;
     let mut selected = None;
-    let mut scratch = Vec::new();
-    incoming.drain(|chunk, _| {
-        let db = match chunk {
-            Chunk::Records { db, .. } | Chunk::StringKey { db, .. } | Chunk::Copied { db, .. } => db,
-        };
-        if selected != Some(db) {
-            selected = Some(db);
-            scratch.clear();
-            command_base::put_select(&mut scratch, db);
-            w.write_all(&scratch)?;
+    let mut select = Vec::new();
+    incoming.drain(|chunk| {
+        if selected != Some(chunk.db) {
+            selected = Some(chunk.db);
+            select.clear();
+            command_base::put_select(&mut select, chunk.db);
+            w.write_all(&select)?;
         }
-        match chunk {
-            Chunk::Records { bytes, .. } => w.write_all(&bytes),
-            Chunk::StringKey { key_len, bytes, expire_at, .. } => {
-                scratch.clear();
-                let (key, value) = bytes.split_at(key_len);
-                command_base::put_string(&mut scratch, key, value, expire_at);
-                w.write_all(&scratch)
-            }
-            Chunk::Copied { key, entry, expire_at, .. } => {
-                scratch.clear();
-                command_base::put_key(&mut scratch, key.as_bytes(), &entry.value, expire_at);
-                w.write_all(&scratch)
-            }
-        }
+        w.write_all(&chunk.bytes)
     })?;
     w.into_inner().map_err(|e| e.into_error())
 }
@@ -624,40 +541,21 @@ pub fn load_rdb(
 ) -> Result<(Loaded, usize), String> {
     let mut reader = Reader::new(data, &server.keyspace.limits).map_err(|e| format!("not a valid RDB file: {e}"))?;
     // The checksum is a pass over the whole file, a good part of loading's time when it
-    // follows the records: for a whole file a second thread computes it meanwhile, over the
-    // span a well-formed file's checksum covers (all but its last 8 bytes). Any other span is
-    // computed at the end.
+    // follows the records: for a whole file that has one (version 5 on, a trailer not zero) a
+    // second thread computes it meanwhile, over the span a well-formed file's checksum covers
+    // (all but its last 8 bytes). Any other span is computed at the end.
     reader.defer_checksum();
     let likely_span = data.len().saturating_sub(8);
+    let has_checksum = reader.version() >= 5 && data[likely_span..].iter().any(|&b| b != 0);
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let checksum = whole.then(|| scope.spawn(|| crc64(0, &data[..likely_span])));
-        let now = now_ms() as i64;
-        let mut loaded = Loaded { keys: 0, expired: 0 };
-        let databases = server.keyspace.databases();
-        while let Some(record) = reader.next_record().map_err(|e| format!("at byte {}: {e}", reader.offset()))? {
-            match record {
-                Record::Key { db, key, value, expire_ms, .. } => {
-                    if db >= databases {
-                        return Err(format!("key in database {db}, but databases is {databases}"));
-                    }
-                    if expire_ms.is_some_and(|at| at <= now) {
-                        loaded.expired += 1;
-                        continue;
-                    }
-                    let expire = expire_ms.map_or(0, |at| at as u64);
-                    server.keyspace.lock_key(&key).db(db).set(&key, value, expire);
-                    loaded.keys += 1;
-                }
-                Record::ResizeDb { db, keys, .. } if db < databases => {
-                    // A hint from the file: no more keys than its bytes could hold.
-                    let keys = keys.min(data.len() as u64 / 3) as usize;
-                    server.keyspace.reserve(db, keys);
-                }
-                Record::Function(code) => function(code)?,
-                _ => {}
-            }
-        }
-        let computed = checksum.map(|t| t.join().map_err(|_| "the checksum thread failed".to_string())).transpose()?;
+        let checksum =
+            (whole && has_checksum).then(|| scope.spawn(|| crc64_unless_stopped(&data[..likely_span], &stop)));
+        let loaded = read_keys(server, data, &mut reader, &mut function);
+        // A file that failed to read is not kept waiting for its checksum.
+        stop.store(loaded.is_err(), Ordering::Relaxed);
+        let computed = checksum.and_then(|t| t.join().ok().flatten());
+        let loaded = loaded?;
         if let Some(stored) = reader.deferred_checksum() {
             let computed = match computed {
                 Some(crc) if stored.covers == likely_span => crc,
@@ -667,6 +565,62 @@ pub fn load_rdb(
         }
         Ok((loaded, reader.offset()))
     })
+}
+
+/// The records of `reader` into the keyspace, for `load_rdb`.
+fn read_keys(
+    server: &Server,
+    data: &[u8],
+    reader: &mut Reader<'_>,
+    function: &mut impl FnMut(Vec<u8>) -> Result<(), String>,
+) -> Result<Loaded, String> {
+    let now = now_ms() as i64;
+    let mut loaded = Loaded { keys: 0, expired: 0 };
+    let databases = server.keyspace.databases();
+    // RESIZEDB hints are the file's word, read before its checksum: together they may ask for
+    // no more keys than an eighth of its bytes, about the fewest a key takes.
+    let mut hinted_room = data.len() / 8;
+    let mut reserved = false;
+    while let Some(record) = reader.next_record().map_err(|e| format!("at byte {}: {e}", reader.offset()))? {
+        match record {
+            Record::Key { db, key, value, expire_ms, .. } => {
+                if db >= databases {
+                    return Err(format!("key in database {db}, but databases is {databases}"));
+                }
+                if expire_ms.is_some_and(|at| at <= now) {
+                    loaded.expired += 1;
+                    continue;
+                }
+                let expire = expire_ms.map_or(0, |at| at as u64);
+                server.keyspace.lock_key(&key).db(db).set(&key, value, expire);
+                loaded.keys += 1;
+            }
+            Record::ResizeDb { db, keys, .. } if db < databases => {
+                let keys = usize::try_from(keys).unwrap_or(usize::MAX).min(hinted_room);
+                hinted_room -= keys;
+                reserved |= server.keyspace.reserve(db, keys);
+            }
+            Record::Function(code) => function(code)?,
+            _ => {}
+        }
+    }
+    if reserved {
+        // Room the hints asked for and no key took (keys whose time was up, a wrong hint).
+        server.keyspace.release_unused_room();
+    }
+    Ok(loaded)
+}
+
+/// CRC-64 of `data`, None if `stop` is set before it is done.
+fn crc64_unless_stopped(data: &[u8], stop: &AtomicBool) -> Option<u64> {
+    let mut crc = 0;
+    for chunk in data.chunks(1 << 20) {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        crc = crc64(crc, chunk);
+    }
+    Some(crc)
 }
 
 /// Writes the file now and waits for it (SAVE, and SHUTDOWN's save).

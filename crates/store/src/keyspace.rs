@@ -132,18 +132,26 @@ impl Keyspace {
 
     /// Makes room in `db` for about `keys` more keys, spread over the shards as keys are: what a
     /// loader does with a file's size hint, so that its tables don't grow step by step (each
-    /// step moving every entry).
-    pub fn reserve(&self, db: usize, keys: usize) {
-        // Keys fall into shards about evenly: the mean plus two standard deviations leaves few
-        // tables to grow once more, and little unused room in the rest.
+    /// step moving every entry). Room that cannot be had is not made. Returns whether any was.
+    pub fn reserve(&self, db: usize, keys: usize) -> bool {
         if keys < SHARDS * 8 {
             // Not worth a table in every shard.
-            return;
+            return false;
         }
+        // Keys fall into shards about evenly: the mean plus two standard deviations leaves few
+        // tables to grow once more, and little unused room in the rest.
         let mean = keys / SHARDS;
         let per_shard = mean + 2 * mean.isqrt() + 1;
         for idx in 0..SHARDS {
             self.lock_shard(idx).db(db).reserve(per_shard);
+        }
+        true
+    }
+
+    /// Gives back room tables were given by `reserve` and did not fill.
+    pub fn release_unused_room(&self) {
+        for idx in 0..SHARDS {
+            self.lock_shard(idx).tables_mut().iter_mut().for_each(Table::release_unused_room);
         }
     }
 

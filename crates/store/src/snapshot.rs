@@ -40,14 +40,13 @@ pub type SnapshotKey<'a> = (&'a Key, &'a Entry, u64);
 /// shard's lock), or on the driver (with copies it took, or under the lock for large values):
 /// it must not lock shards itself and should be quick (encode into a buffer and hand it on).
 pub trait ShardSink: Send + Sync {
-    /// Keys of database `db`; `sizes` is (keys, keys with an expiry) when the batch is a whole
-    /// table, a hint for the reader to size its tables; (0, 0) otherwise.
-    fn keys(&self, db: usize, sizes: (usize, usize), keys: &mut dyn Iterator<Item = SnapshotKey<'_>>);
+    /// Keys of database `db`.
+    fn keys(&self, db: usize, keys: &mut dyn Iterator<Item = SnapshotKey<'_>>);
 
     /// One key about to change, on the thread changing it (a command's, under the shard's
     /// lock): the place to encode quickly rather than compactly. By default, as `keys`.
     fn changing(&self, db: usize, key: SnapshotKey<'_>) {
-        self.keys(db, (0, 0), &mut std::iter::once(key));
+        self.keys(db, &mut std::iter::once(key));
     }
 
     /// Called by the driver between its steps, holding no lock, with the number of keys it
@@ -87,7 +86,7 @@ pub(crate) fn give_copies(sink: &dyn ShardSink, copies: &mut Vec<SnapshotCopy>) 
     while let Some(first) = rest.first() {
         let run = rest.iter().take_while(|c| c.db == first.db).count();
         let mut keys = rest[..run].iter().map(|c| (&c.key, &c.entry, c.expire_at));
-        sink.keys(first.db, (0, 0), &mut keys);
+        sink.keys(first.db, &mut keys);
         rest = &rest[run..];
     }
     copies.clear();
@@ -181,7 +180,7 @@ mod tests {
     }
 
     impl ShardSink for Collect {
-        fn keys(&self, db: usize, _sizes: (usize, usize), keys: &mut dyn Iterator<Item = SnapshotKey<'_>>) {
+        fn keys(&self, db: usize, keys: &mut dyn Iterator<Item = SnapshotKey<'_>>) {
             let mut seen = self.seen.lock().unwrap();
             for (key, entry, _) in keys {
                 if let Value::Str(s) = &entry.value {

@@ -167,9 +167,18 @@ impl Table {
         }
     }
 
-    /// Makes room for `keys` more keys at once.
+    /// Makes room for `keys` more keys at once, if the memory can be had.
     pub fn reserve(&mut self, keys: usize) {
-        self.map.reserve_exact(keys);
+        let _ = self.map.try_reserve_exact(keys);
+    }
+
+    /// Shrinks the key map when it has more unused room than growing leaves (half again its
+    /// keys): what `reserve` made and no key took.
+    pub fn release_unused_room(&mut self) {
+        let len = self.map.len();
+        if self.map.capacity() > len + len / 2 + 4 {
+            self.map.shrink_to(len);
+        }
     }
 
     fn update_expiry(&mut self, key: &[u8], had: bool, expire_at: u64) {
@@ -325,7 +334,7 @@ impl Table {
             }
             Some((k, e, expiry(k, e)))
         });
-        pending.sink.keys(pending.db, (0, 0), &mut large);
+        pending.sink.keys(pending.db, &mut large);
         pending.next_position = from;
         if from > 0 {
             for i in from..top {

@@ -112,18 +112,6 @@ pub fn put_key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_ms: Option<u
     write_payload(out, value, opts);
 }
 
-/// What `put_key` writes for a string value, from the string's bytes: for a writer that was
-/// handed the bytes rather than the value.
-pub fn put_string_key(out: &mut Vec<u8>, key: &[u8], value: &[u8], expire_ms: Option<u64>, compress: bool) {
-    if let Some(at) = expire_ms {
-        out.push(opcode::EXPIRETIME_MS);
-        out.extend_from_slice(&at.to_le_bytes());
-    }
-    out.push(super::kind::STRING);
-    put_string(out, key, compress);
-    put_string(out, value, compress);
-}
-
 /// One thing an RDB file holds.
 #[derive(Debug)]
 pub enum Record {

@@ -610,20 +610,6 @@ fn big_zipmaps_load_in_linear_time() {
 }
 
 #[test]
-fn a_string_key_from_its_bytes_is_what_put_key_writes() {
-    let opts = |compress| EncodeOptions::new(compress, &EncodingLimits::default());
-    for value in [&b"short"[..], b"12345", &[b'a'; 300], b"a value long enough to be worth compressing, compressing"] {
-        for (compress, expire) in [(true, None), (false, Some(1_700_000_000_000u64)), (true, Some(5))] {
-            let mut from_value = Vec::new();
-            put_key(&mut from_value, b"key", &Value::Str(StrValue::from_bytes(value)), expire, &opts(compress));
-            let mut from_bytes = Vec::new();
-            put_string_key(&mut from_bytes, b"key", value, expire, compress);
-            assert_eq!(from_bytes, from_value);
-        }
-    }
-}
-
-#[test]
 fn blob_scores_read_like_strtod() {
     use super::blob_score;
     let cases: &[(&[u8], f64)] = &[
