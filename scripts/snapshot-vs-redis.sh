@@ -117,6 +117,9 @@ def commands(port):
     return int(info(port, "stats")["total_commands_processed"])
 
 def measure(kind):
+    # The previous measurement's files are flushed to disk first: their writeback would
+    # otherwise take CPU and disk in this one's window.
+    os.sync()
     d = tempfile.mkdtemp(prefix=f"snapshot-{kind}-")
     port = free_port()
     p = start(kind, port, d)
