@@ -208,14 +208,7 @@ impl Table {
     /// caller needs no lookup of its own first.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64) {
         let entry = Entry { value, access: now_secs(), volatile: expire_at != 0, in_snapshot: self.pending.is_some() };
-        let found = match self.map.get_index_of(key) {
-            Some(idx) if self.map[idx].volatile && self.may_have_expired(key, now_ms()) => {
-                self.expire_at_index(idx);
-                None
-            }
-            found => found,
-        };
-        let had = match found {
+        let had = match self.live_index(key) {
             Some(idx) => {
                 self.preserve(idx);
                 std::mem::replace(&mut self.map[idx], entry).volatile
@@ -427,6 +420,24 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_reserved_and_not_taken_is_given_back() {
+        let v = || Value::Str(crate::value::StrValue::from_bytes(b"v"));
+        let mut t = Table::default();
+        t.reserve(10_000);
+        assert!(t.map.capacity() >= 10_000);
+        for i in 0..100u32 {
+            t.set(&i.to_be_bytes(), v(), 0);
+        }
+        t.release_unused_room();
+        assert!(t.map.capacity() < 200, "capacity {}", t.map.capacity());
+        assert_eq!(t.len(), 100);
+        // A table with no more room than growing leaves keeps it.
+        let before = t.map.capacity();
+        t.release_unused_room();
+        assert_eq!(t.map.capacity(), before);
+    }
 
     #[test]
     fn keys_expire_whatever_order_their_times_were_set_in() {
