@@ -54,6 +54,20 @@ fn bulk_cmd(name: &str, key: &str, args: impl IntoIterator<Item = String>) -> Ve
     v
 }
 
+/// `len` characters drawn from `alphabet` by a fixed generator: text with matches of every
+/// length and distance for the LZF encoder to find the same way Redis's does.
+fn pseudo_random_text(len: usize, alphabet: &[u8], seed: u64) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            alphabet[(x % alphabet.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
 fn dataset() -> Vec<Case> {
     let mut cases = vec![
         case("s:int", true, vec![cmd(&["SET", "s:int", "12345"])]),
@@ -64,6 +78,13 @@ fn dataset() -> Vec<Case> {
         case("s:zeros", true, vec![cmd(&["SET", "s:zeros", "007"])]),
         case("s:long", true, vec![cmd(&["SET", "s:long", &"abcdefgh".repeat(200)])]),
         case("s:text", true, vec![cmd(&["SET", "s:text", &"the quick brown fox jumps over the lazy dog ".repeat(30)])]),
+        case("s:dna", true, vec![cmd(&["SET", "s:dna", &pseudo_random_text(3000, b"acgt", 7)])]),
+        case("s:far", true, vec![cmd(&["SET", "s:far", &pseudo_random_text(9000, b"0123456789abcdef", 11).repeat(2)])]),
+        case(
+            "s:runs",
+            true,
+            vec![cmd(&["SET", "s:runs", &["a".repeat(1000), "b".repeat(265), "ab".repeat(300)].concat()])],
+        ),
         case("s:appended", true, vec![cmd(&["SET", "s:appended", "12"]), cmd(&["APPEND", "s:appended", "34"])]),
         case("s:ttl", true, vec![cmd(&["SET", "s:ttl", "expiring", "PX", "500000"])]),
         case("l:small", true, vec![cmd(&["RPUSH", "l:small", "a", "1", "-70000", "x", "3.5", ""])]),

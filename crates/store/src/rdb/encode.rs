@@ -65,11 +65,13 @@ pub(crate) fn put_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
         }
     }
     if compress && s.len() > 20 {
-        if let Some(packed) = lzf::compress(s, s.len() - 4) {
+        let stored = lzf::compress_then(s, s.len() - 4, |packed| {
             out.push(0xC3);
             put_len(out, packed.len() as u64);
             put_len(out, s.len() as u64);
-            out.extend_from_slice(&packed);
+            out.extend_from_slice(packed);
+        });
+        if stored.is_some() {
             return;
         }
     }

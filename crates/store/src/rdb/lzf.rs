@@ -9,62 +9,93 @@
 //! thing liblzf leaves to chance is the hash table's initial contents (it is not cleared); a
 //! cleared table is what a fresh process sees in practice, and what this one always uses.
 
+use std::cell::RefCell;
+
 const HLOG: u32 = 16;
 const HSIZE: usize = 1 << HLOG;
 const MAX_LIT: usize = 1 << 5;
 const MAX_OFF: usize = 1 << 13;
 const MAX_REF: usize = (1 << 8) + (1 << 3);
+/// The largest output buffer a thread keeps between calls.
+const KEPT_OUTPUT: usize = 64 << 10;
 
 fn slot(h: u32) -> usize {
     ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
-/// Compresses `input` into at most `out_len` bytes; None when it does not fit (liblzf's
-/// checks, which sometimes give up a few bytes before the limit, are kept as they are so the
-/// decision to store a string compressed is the same as Redis's).
-pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
-    if input.is_empty() || out_len == 0 {
+/// Compresses `input` into at most `out_len` bytes and hands the result to `use_packed`; None
+/// when it does not fit (liblzf's checks, which sometimes give up a few bytes before the limit,
+/// are kept as they are so the decision to store a string compressed is the same as Redis's).
+/// Inputs of 2 GB or more, whose positions the table's entries cannot hold, are stored as they are.
+pub fn compress_then<R>(input: &[u8], out_len: usize, use_packed: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    if input.is_empty() || out_len == 0 || input.len() >= (u32::MAX / 2) as usize {
         return None;
     }
-    // The table is large (a 16-bit hash), and a snapshot compresses every string over 20
-    // bytes: each thread keeps one, and only the slots a call wrote are cleared after it, which
-    // is the same as starting from a cleared table every time.
+    // A snapshot compresses every string over 20 bytes, so each thread keeps its table and its
+    // output buffer from call to call instead of allocating and clearing them every time.
     thread_local! {
-        static TABLE: std::cell::RefCell<(Vec<u32>, Vec<u32>)> = std::cell::RefCell::new((vec![0; HSIZE], Vec::new()));
+        static ENCODER: RefCell<Encoder> = RefCell::new(Encoder::new());
     }
-    TABLE.with(|table| {
-        let (htab, touched) = &mut *table.borrow_mut();
-        let out = compress_with(htab, touched, input, out_len);
-        for s in touched.drain(..) {
-            htab[s as usize] = 0;
+    ENCODER.with(|encoder| {
+        let encoder = &mut *encoder.borrow_mut();
+        let result = encoder.compress(input, out_len).map(use_packed);
+        // A buffer grown for one large string is not kept for the thread's lifetime.
+        if encoder.out.len() > KEPT_OUTPUT {
+            encoder.out = Vec::new();
         }
-        out
+        result
     })
 }
 
-/// `compress` with a cleared table `htab` (positions plus one; 0 is "empty", which also means
-/// position 0 is never a match source, as liblzf's `ref > in_data` test has it); every slot it
-/// writes is noted in `touched`.
-fn compress_with(htab: &mut [u32], touched: &mut Vec<u32>, input: &[u8], out_len: usize) -> Option<Vec<u8>> {
-    let n = input.len();
-    let mut out = vec![0u8; out_len + 1];
-    let (mut ip, mut op, mut lit) = (0usize, 1usize, 0usize);
-    let mut hval: u32 = if n >= 2 { (u32::from(input[0]) << 8) | u32::from(input[1]) } else { 0 };
-    while ip + 2 < n {
-        hval = (hval << 8) | u32::from(input[ip + 2]);
-        let s = slot(hval);
-        let r = htab[s] as usize;
-        if r == 0 {
-            touched.push(s as u32);
+/// The match finder's table and the output buffer one thread reuses.
+struct Encoder {
+    /// Per hash slot, `base + position + 1` of the latest position hashed there. Everything an
+    /// earlier call wrote is at most `base`, so every call starts from a cleared table without
+    /// clearing it.
+    table: Box<[u32]>,
+    base: u32,
+    /// Sized once to the largest output asked for; what earlier calls left in it is never read.
+    out: Vec<u8>,
+}
+
+impl Encoder {
+    fn new() -> Encoder {
+        Encoder { table: vec![0; HSIZE].into_boxed_slice(), base: 0, out: Vec::new() }
+    }
+
+    fn compress(&mut self, input: &[u8], out_len: usize) -> Option<&[u8]> {
+        let n = input.len();
+        // Positions of this call are stored as `base + 1 ..= base + n`.
+        if u32::MAX - self.base <= n as u32 + 1 {
+            self.table.fill(0);
+            self.base = 0;
         }
-        htab[s] = ip as u32 + 1;
-        let matched = r > 1 && {
-            let r = r - 1;
-            let off = ip - r - 1;
-            off < MAX_OFF && input[r..r + 3] == input[ip..ip + 3]
-        };
-        if matched {
-            let r = r - 1;
+        let base = self.base;
+        self.base += n as u32 + 1;
+        if self.out.len() <= out_len {
+            self.out.resize(out_len + 1, 0);
+        }
+        let table = &mut *self.table;
+        let out = &mut self.out[..out_len + 1];
+        let (mut ip, mut op, mut lit) = (0usize, 1usize, 0usize);
+        let mut hval: u32 = if n >= 2 { (u32::from(input[0]) << 8) | u32::from(input[1]) } else { 0 };
+        while ip + 2 < n {
+            hval = (hval << 8) | u32::from(input[ip + 2]);
+            let s = slot(hval);
+            let seen = table[s];
+            table[s] = base + ip as u32 + 1;
+            // A candidate from this call, not at position 0 (liblzf's `ref > in_data`), near
+            // enough for an offset, and really starting with the same three bytes.
+            let r = seen.wrapping_sub(base + 1) as usize;
+            let matched = seen > base + 1 && ip - r - 1 < MAX_OFF && input[r..r + 3] == input[ip..ip + 3];
+            if !matched {
+                if op >= out_len {
+                    return None;
+                }
+                copy_literal(out, &mut op, &mut lit, input[ip]);
+                ip += 1;
+                continue;
+            }
             let off = ip - r - 1;
             let mut len = 2;
             let maxlen = (n - ip - len).min(MAX_REF);
@@ -74,6 +105,8 @@ fn compress_with(htab: &mut [u32], touched: &mut Vec<u32>, input: &[u8], out_len
             if op + 3 + 1 >= out_len {
                 return None;
             }
+            // liblzf's match extension: sixteen unbounded steps first when far from the end,
+            // then bounded ones; the lengths it finds are what the bytes must reproduce.
             let mut done = false;
             if maxlen > 16 {
                 for _ in 0..16 {
@@ -114,32 +147,21 @@ fn compress_with(htab: &mut [u32], touched: &mut Vec<u32>, input: &[u8], out_len
             hval = (u32::from(input[ip]) << 8) | u32::from(input[ip + 1]);
             for _ in 0..2 {
                 hval = (hval << 8) | u32::from(input[ip + 2]);
-                let s = slot(hval);
-                if htab[s] == 0 {
-                    touched.push(s as u32);
-                }
-                htab[s] = ip as u32 + 1;
+                table[slot(hval)] = base + ip as u32 + 1;
                 ip += 1;
             }
-        } else {
-            if op >= out_len {
-                return None;
-            }
-            copy_literal(&mut out, &mut op, &mut lit, input[ip]);
+        }
+        if op + 3 > out_len {
+            return None;
+        }
+        while ip < n {
+            copy_literal(out, &mut op, &mut lit, input[ip]);
             ip += 1;
         }
+        out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+        op -= usize::from(lit == 0);
+        Some(&self.out[..op])
     }
-    if op + 3 > out_len {
-        return None;
-    }
-    while ip < n {
-        copy_literal(&mut out, &mut op, &mut lit, input[ip]);
-        ip += 1;
-    }
-    out[op - lit - 1] = (lit as u8).wrapping_sub(1);
-    op -= usize::from(lit == 0);
-    out.truncate(op);
-    Some(out)
 }
 
 /// Appends one byte to the open literal run, closing the run (its control byte is the run's
@@ -171,6 +193,10 @@ pub fn decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
+        compress_then(input, out_len, <[u8]>::to_vec)
+    }
 
     #[test]
     fn round_trips_and_gives_up_when_it_cannot_shrink() {
