@@ -259,19 +259,14 @@ impl Engine {
         self.functions.libraries.values().map(|l| l.code.clone()).collect()
     }
 
-    /// FUNCTION DUMP's payload.
-    pub fn dump_functions(&self) -> Vec<u8> {
-        self.functions.dump()
-    }
-
-    /// FUNCTION RESTORE. On failure the libraries are left as they were.
+    /// FUNCTION RESTORE of the libraries' code a payload carried. On failure the libraries are
+    /// left as they were.
     pub fn restore_functions(
         &mut self,
-        payload: &[u8],
+        codes: Vec<Vec<u8>>,
         policy: RestorePolicy,
         host: &mut dyn Host,
     ) -> Result<(), String> {
-        let codes = functions::parse_dump(payload).ok_or("ERR DUMP payload version or checksum are wrong")?;
         let saved: Vec<Vec<u8>> = self.functions.libraries.values().map(|l| l.code.clone()).collect();
         if policy == RestorePolicy::Append {
             for code in &codes {

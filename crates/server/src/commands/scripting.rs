@@ -4,7 +4,7 @@
 
 use roost_resp::{Args, ReplyBuf};
 use roost_scripting::RestorePolicy;
-use roost_store::glob;
+use roost_store::{glob, rdb};
 
 use super::{is, BASE};
 use crate::command::{flags::*, CommandSpec, Keys};
@@ -526,8 +526,10 @@ fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn function_dump(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let payload = ctx.server.scripting.engine.lock().dump_functions();
-    ctx.reply.bulk(&payload);
+    // Library code is an RDB string like any other: compressed under `rdbcompression`.
+    let compress = ctx.server.config.read().get_one("rdbcompression").is_none_or(|v| v == "yes");
+    let codes = ctx.server.scripting.library_codes();
+    ctx.reply.bulk(&rdb::functions_payload(&codes, compress));
     Ok(())
 }
 
@@ -543,11 +545,12 @@ fn function_restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ))
         }
     };
-    let payload = args.get(2);
+    let codes = rdb::read_functions_payload(args.get(2))
+        .ok_or_else(|| CmdError::msg("ERR DUMP payload version or checksum are wrong"))?;
     let db = ctx.client.db;
     let mut engine = ctx.server.scripting.engine.lock();
     let mut host = ScriptHost { db, ctx: &mut *ctx, read_only: true };
-    let restored = engine.restore_functions(payload, policy, &mut host);
+    let restored = engine.restore_functions(codes, policy, &mut host);
     ctx.server.scripting.note_counts(&engine);
     drop(engine);
     restored.map_err(CmdError::msg)?;

@@ -84,6 +84,24 @@ pub fn restore_payload(payload: &[u8], limits: &EncodingLimits) -> Result<Option
     read_object(payload, limits).map_err(PayloadError::Format)
 }
 
+/// The libraries' code in a FUNCTION DUMP payload; None when its trailer does not check out or
+/// a record is not a function library.
+pub fn read_functions_payload(payload: &[u8]) -> Option<Vec<Vec<u8>>> {
+    if !verify_payload(payload) {
+        return None;
+    }
+    let records = &payload[..payload.len() - 10];
+    let mut cur = Cursor::new(records);
+    let mut codes = Vec::new();
+    while cur.remaining() > 0 {
+        if cur.byte().ok()? != super::opcode::FUNCTION2 {
+            return None;
+        }
+        codes.push(cur.string().ok()?.into_owned());
+    }
+    Some(codes)
+}
+
 pub(crate) fn read_value(cur: &mut Cursor<'_>, t: u8, limits: &EncodingLimits) -> Result<Option<Value>, Error> {
     let lim = Limits::new(limits);
     let at = cur.offset();

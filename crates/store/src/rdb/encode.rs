@@ -136,6 +136,20 @@ pub fn dump_payload(value: &Value, opts: &EncodeOptions) -> Vec<u8> {
     out
 }
 
+/// FUNCTION DUMP's payload: one function-library record per library's code (compressed as a
+/// string is when `compress`), then the RDB version and the checksum, as DUMP's.
+pub fn functions_payload(codes: &[Vec<u8>], compress: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in codes {
+        out.push(super::opcode::FUNCTION2);
+        put_string(&mut out, code, compress);
+    }
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
 /// Elements of at least this size live alone in a plain node (Redis's packed threshold).
 const PLAIN_THRESHOLD: usize = 1 << 30;
 /// Node byte caps for `list-max-listpack-size` -1..-5, and the cap that also applies when the

@@ -27,8 +27,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub use canonical::canonical;
-pub use decode::{read_object, restore_payload, verify_payload, PayloadError};
-pub use encode::{dump_payload, object_type, write_object, EncodeOptions};
+pub use decode::{read_functions_payload, read_object, restore_payload, verify_payload, PayloadError};
+pub use encode::{dump_payload, functions_payload, object_type, write_object, EncodeOptions};
 pub use file::{put_key, put_select_db, DeferredChecksum, Reader, Record, Writer};
 
 /// The format version Redis 7.0 writes (and the newest it reads).

@@ -175,6 +175,44 @@ fn restore_checks_version_and_checksum() {
 }
 
 /// Payloads of every kind, to be damaged.
+#[test]
+fn function_payloads_are_redis_bytes() {
+    // FUNCTION DUMP of Redis 7.0: a library whose code LZF cannot shrink is stored as it is,
+    // one it can is compressed.
+    let plain_code = b"#!lua name=a\nredis.register_function(\"fa\", function() return 1 end)".to_vec();
+    let plain =
+        b"\xf5@C#!lua name=a\nredis.register_function(\"fa\", function() return 1 end)\n\x00u\x83\x90!\xb3\x90(\xd6";
+    assert_eq!(functions_payload(std::slice::from_ref(&plain_code), true), plain.to_vec());
+    assert_eq!(read_functions_payload(plain), Some(vec![plain_code]));
+    let busy_code =
+        b"#!lua name=busy\nredis.register_function('busy', function() local i = 0 while true do i = i + 1 end end)"
+            .to_vec();
+    let busy = b"\xf5\xc3@a@g\x1f#!lua name=busy\nredis.register_f\x08unction('@\x1d\x02', \xe0\x00\x10\x1a) local i = 0 while true do`\x13\x08i + 1 end \x03\x01d)\n\x00\x1a\tg \xb8-\xea\xf4";
+    assert_eq!(functions_payload(std::slice::from_ref(&busy_code), true), busy.to_vec());
+    assert_eq!(read_functions_payload(busy), Some(vec![busy_code.clone()]));
+    // Without compression the same library reads back the same.
+    let uncompressed = functions_payload(std::slice::from_ref(&busy_code), false);
+    assert_eq!(read_functions_payload(&uncompressed), Some(vec![busy_code]));
+    assert_eq!(read_functions_payload(&functions_payload(&[], true)), Some(vec![]));
+}
+
+#[test]
+fn function_payloads_refuse_garbage() {
+    assert_eq!(read_functions_payload(b""), None);
+    assert_eq!(read_functions_payload(b"garbage payload!"), None);
+    let mut flipped = functions_payload(&[b"#!lua name=x\nreturn 1".to_vec()], true);
+    flipped[3] ^= 1;
+    assert_eq!(read_functions_payload(&flipped), None);
+    // A DUMP of a key has a valid trailer, but its record is not a library.
+    assert_eq!(
+        read_functions_payload(&dump_payload(
+            &Value::Str(StrValue::from_vec(b"v".to_vec())),
+            &EncodeOptions::default()
+        )),
+        None
+    );
+}
+
 fn samples() -> Vec<Value> {
     vec![
         Value::Str(StrValue::from_bytes(&b"compress me ".repeat(10))),
