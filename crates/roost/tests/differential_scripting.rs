@@ -275,3 +275,37 @@ fn function_dumps_move_between_redis_and_roost() {
     assert_eq!(bulk_payload(&ro.cmd(&["FUNCTION", "DUMP"])), from_redis);
     assert!(from_redis.len() < long.len(), "Redis compressed the library");
 }
+
+/// Busy-waits `ms` milliseconds inside a script, by the server's clock.
+const WAIT: &str = "local function now() local t = redis.call('TIME') return t[1] * 1000000 + t[2] end
+local start = now()
+while now() - start < tonumber(ARGV[1]) * 1000 do end";
+
+#[test]
+fn keys_keep_their_state_for_the_length_of_a_script_or_a_transaction() {
+    let roost = TestServer::start(&["--enable-debug-command", "yes"]);
+    let redis = TestServer::start_redis_with(&["--enable-debug-command", "yes"]);
+    let looked_at_first = format!(
+        "local alive = redis.call('EXISTS', KEYS[1])\n{WAIT}\nreturn {{alive, redis.call('EXISTS', KEYS[1]), redis.call('GET', KEYS[1])}}"
+    );
+    let looked_at_last = format!("{WAIT}\nreturn {{redis.call('EXISTS', KEYS[1]), redis.call('GET', KEYS[1])}}");
+    let cmds = vec![
+        // The key's time runs out while the script waits; the script still sees it.
+        cmd(&["SET", "k", "v", "PX", "100"]),
+        cmd(&["EVAL", &looked_at_first, "1", "k", "250"]),
+        cmd(&["EXISTS", "k"]),
+        // Also when the script first looks after the time has passed: its time is its start.
+        cmd(&["SET", "k", "v", "PX", "100"]),
+        cmd(&["EVAL", &looked_at_last, "1", "k", "250"]),
+        cmd(&["EXISTS", "k"]),
+        // A transaction's commands judge the key by EXEC's start.
+        cmd(&["SET", "k", "v", "PX", "100"]),
+        cmd(&["MULTI"]),
+        cmd(&["DEBUG", "SLEEP", "0.25"]),
+        cmd(&["EXISTS", "k"]),
+        cmd(&["GET", "k"]),
+        cmd(&["EXEC"]),
+        cmd(&["EXISTS", "k"]),
+    ];
+    run_both(&roost, &redis, cmds);
+}

@@ -8,7 +8,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use roost_resp::{Args, Limits, OwnedArgs, ReplyBuf, RequestParser};
-use roost_store::{now_ms, now_secs};
+use roost_store::{now_ms, now_secs, CommandTime};
 
 use crate::blocking::{BlockRequest, UNBLOCKED_ERROR, UNBLOCKED_TIMEOUT};
 use crate::client::{ClientHandle, ClientState, ReplyMode};
@@ -660,38 +660,17 @@ fn world_needed(ctx: &Ctx, spec: &CommandSpec, args: &Args) -> Option<Holder> {
     None
 }
 
-thread_local! {
-    /// How many `run_command` calls this thread is inside: more than one means a transaction or
-    /// a script is running the command.
-    static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// Leaves one level of [`DEPTH`], also when a command unwinds.
-struct Depth;
-
-impl Depth {
-    fn enter() -> Depth {
-        DEPTH.with(|d| d.set(d.get() + 1));
-        Depth
-    }
-}
-
-impl Drop for Depth {
-    fn drop(&mut self) {
-        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
-    }
-}
-
 /// Whether the running command was called by EXEC or a script rather than by its client: such
 /// a command cannot make the connection wait.
 pub(crate) fn nested() -> bool {
-    DEPTH.with(|d| d.get() > 1)
+    CommandTime::depth() > 1
 }
 
 /// Runs a command already resolved and checked (name, subcommand, arity, permissions): the
 /// common end of client requests, queued transaction commands and commands called by scripts.
 pub(crate) fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, stat: usize, args: &Args) {
-    let _depth = Depth::enter();
+    // Also what `nested` counts, and what holds expiry's time still for the command.
+    let _command = CommandTime::enter();
     if ctx.client.tracking.on {
         crate::tracking::before_command(ctx, spec, stat, args);
     }

@@ -108,6 +108,8 @@ impl Scripting {
         self.wrote.store(false, Ordering::Relaxed);
         self.kill.store(false, Ordering::Relaxed);
         self.started_ms.store(now_ms(), Ordering::Relaxed);
+        // Keys are judged alive or expired by the script's start for all of its run.
+        roost_store::CommandTime::freeze();
         *self.current.lock() = function;
         self.running.store(if is_eval { EVAL } else { FUNCTION }, Ordering::Release);
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use foldhash::fast::RandomState;
 use parking_lot::Mutex;
 
-use roost_store::{now_ms, Keyspace, SHARDS};
+use roost_store::{expiry_now_ms, Keyspace, SHARDS};
 
 type Flags = Vec<Arc<AtomicBool>>;
 
@@ -66,7 +66,7 @@ impl Watches {
         if !self.any() {
             return;
         }
-        let now = now_ms();
+        let now = expiry_now_ms();
         for (idx, part) in self.parts.iter().enumerate() {
             // Shard before registry part, the order WATCH takes them in.
             let mut shard = keyspace.lock_shard(idx);
@@ -134,7 +134,7 @@ impl Watching {
         if self.touched.load(Ordering::SeqCst) {
             return true;
         }
-        let now = now_ms();
+        let now = expiry_now_ms();
         self.keys.iter().filter(|(_, _, alive)| *alive).any(|(db, key, _)| {
             let mut shard = keyspace.lock_key(key);
             let table = shard.db(*db);

@@ -59,8 +59,8 @@ fn tell(event: KeyEvent, db: usize, key: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::now_ms;
     use crate::keyspace::Keyspace;
-    use crate::table::now_ms;
     use crate::value::{StrValue, Value};
     use std::sync::Mutex;
 

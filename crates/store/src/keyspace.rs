@@ -12,9 +12,10 @@ use std::sync::Arc;
 
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
+use crate::clock::{expiry_now_ms, now_ms};
 use crate::limits::EncodingLimits;
 use crate::snapshot::{give_copies, ShardSink, Snapshots, CAPTURE_STEP};
-use crate::table::{now_ms, Table};
+use crate::table::Table;
 use crate::value::Key;
 use roost_resp::slot::key_slot;
 
@@ -296,7 +297,7 @@ impl Keyspace {
         let mut budget = count.max(1);
         // Empty shards cost a little too, so a sparse keyspace still returns promptly.
         let mut empty_visits = budget * 10;
-        let now = now_ms();
+        let now = expiry_now_ms();
         loop {
             let guard = self.lock_shard(shard);
             let mut visited = 0;

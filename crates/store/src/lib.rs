@@ -6,6 +6,7 @@
 //! Never: sockets, request or reply framing, configuration files (from the protocol crate it
 //! takes only Redis Cluster's key -> slot function). Callers bring the time and the locks order.
 
+mod clock;
 pub mod events;
 pub mod geo;
 pub mod glob;
@@ -22,6 +23,7 @@ mod table;
 mod value;
 pub mod zset;
 
+pub use clock::{expiry_now_ms, now_ms, now_secs, tick_clock, CommandTime};
 pub use hash::Hash;
 pub use keyspace::{Keyspace, Locked, Shard, ShardGuard, ShardHold, SHARDS};
 pub use limits::EncodingLimits;
@@ -30,6 +32,6 @@ pub use roost_resp::slot;
 pub use set::Set;
 pub use snapshot::ShardSink;
 pub use stream::Stream;
-pub use table::{now_ms, now_secs, tick_clock, Entry, Table};
+pub use table::{Entry, Table};
 pub use value::{canonical_int, Key, StrValue, Value};
 pub use zset::ZSet;

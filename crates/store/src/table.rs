@@ -5,37 +5,13 @@
 //! end down: a key present for the whole scan is always reached, because the only key a deletion
 //! moves comes from a position the scan has either already visited or has yet to reach below.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
+use crate::clock::{expiry_now_ms, now_secs};
 use crate::events;
 use crate::snapshot::{give_copies, Pending, SnapshotCopy, MAX_COPY_BYTES};
 use crate::value::{Key, Value};
-
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
-/// Unix seconds, refreshed by [`tick_clock`] from a periodic task: access times are stamped on
-/// every command, and a cached value saves a clock read on each.
-static CLOCK_SECS: AtomicU32 = AtomicU32::new(0);
-
-pub fn now_secs() -> u32 {
-    match CLOCK_SECS.load(Ordering::Relaxed) {
-        0 => tick_clock(),
-        secs => secs,
-    }
-}
-
-/// Refreshes the cached seconds clock; returns the new value.
-pub fn tick_clock() -> u32 {
-    let secs = (now_ms() / 1000) as u32;
-    CLOCK_SECS.store(secs, Ordering::Relaxed);
-    secs
-}
 
 #[derive(Clone, Debug)]
 pub struct Entry {
@@ -116,7 +92,7 @@ impl Table {
     /// The position of the live entry for `key`; an expired one is removed on the way.
     fn live_index(&mut self, key: &[u8]) -> Option<usize> {
         let idx = self.map.get_index_of(key)?;
-        if self.map[idx].volatile && self.may_have_expired(key, now_ms()) {
+        if self.map[idx].volatile && self.may_have_expired(key, expiry_now_ms()) {
             self.expire_at_index(idx);
             return None;
         }
@@ -244,7 +220,7 @@ impl Table {
         let mut expire_at = 0;
         if entry.volatile {
             expire_at = self.expires.swap_remove(key).unwrap_or(0);
-            if expire_at <= now_ms() {
+            if expire_at <= expiry_now_ms() {
                 self.expired += 1;
                 events::expired(self.db, key);
                 return None;
@@ -373,7 +349,7 @@ impl Table {
             }
             let i = (rng() % self.map.len() as u64) as usize;
             let (k, e) = self.map.get_index(i)?;
-            if e.volatile && self.is_expired(k.as_bytes(), now_ms()) {
+            if e.volatile && self.is_expired(k.as_bytes(), expiry_now_ms()) {
                 self.expire_at_index(i);
                 continue;
             }
@@ -420,6 +396,7 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::now_ms;
 
     #[test]
     fn room_reserved_and_not_taken_is_given_back() {

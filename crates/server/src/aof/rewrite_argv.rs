@@ -30,7 +30,7 @@ fn cmd<'p>(parts: impl IntoIterator<Item = &'p [u8]>) -> Vec<Vec<u8>> {
 fn key_state(ks: &Keyspace, db: usize, key: &[u8]) -> (bool, u64) {
     let mut shard = ks.lock_key(key);
     let table = shard.db(db);
-    let exists = table.peek(key).is_some() && !table.is_expired(key, roost_store::now_ms());
+    let exists = table.peek(key).is_some() && !table.is_expired(key, roost_store::expiry_now_ms());
     (exists, if exists { table.expire_at(key) } else { 0 })
 }
 

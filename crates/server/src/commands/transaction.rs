@@ -136,6 +136,8 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         unwatch_all(ctx);
         return Err(CmdError::msg("EXECABORT Transaction discarded because of previous errors."));
     }
+    // The queued commands, and the check of the watched keys, judge expiry by EXEC's start.
+    roost_store::CommandTime::freeze();
     let server = ctx.server;
     // With the world stopped nothing else runs; otherwise hold the shards of every key the
     // commands name, plus the watched keys EXEC is about to check.
@@ -190,7 +192,7 @@ fn watch(ctx: &mut Ctx, args: &Args) -> CmdResult {
         // Registered under the key's shard lock, so a write is either before it or sees it.
         let mut shard = ctx.server.keyspace.lock_key(key);
         let table = shard.db(db);
-        let alive = table.peek(key).is_some() && !table.is_expired(key, roost_store::now_ms());
+        let alive = table.peek(key).is_some() && !table.is_expired(key, roost_store::expiry_now_ms());
         ctx.server.watches.watch(watching, db, key, alive);
     }
     ctx.reply.ok();
