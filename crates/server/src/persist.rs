@@ -13,7 +13,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
+use std::time::Instant;
 
+use parking_lot::Mutex;
 use roost_store::rdb::crc64::crc64;
 use roost_store::rdb::{put_key, put_select_db, EncodeOptions, Reader, Record, Writer};
 use roost_store::snapshot::SnapshotKey;
@@ -23,6 +25,7 @@ use crate::aof::command_base;
 use crate::log;
 use crate::mapped::MappedFile;
 use crate::server::Server;
+use crate::stats::WorkerStats;
 
 /// What INFO persistence and LASTSAVE report about saves.
 pub struct SaveState {
@@ -79,6 +82,9 @@ impl SaveState {
 /// on a save's buffers when the disk is slower than encoding. Writers changing keys never wait.
 const MAX_QUEUED_BYTES: usize = 8 << 20;
 
+/// The longest a background save's driver rests between two steps.
+const MAX_REST: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// How long the writer sleeps when it finds the queue empty.
 const WRITER_POLL: std::time::Duration = std::time::Duration::from_micros(500);
 
@@ -112,6 +118,11 @@ struct ShardEncoder {
     writer_gone: Arc<AtomicBool>,
     /// `rdb-key-save-delay`.
     key_delay_us: i64,
+    /// A background save's driver rests between steps while clients are served (`rest`).
+    rests: bool,
+    workers: Vec<Arc<WorkerStats>>,
+    /// Client reads counted at the end of the driver's last step, and when that was.
+    last_step: Mutex<(u64, Instant)>,
 }
 
 impl ShardEncoder {
@@ -175,6 +186,27 @@ impl ShardSink for ShardEncoder {
         while self.queued.load(Ordering::Relaxed) > MAX_QUEUED_BYTES && !self.writer_gone.load(Ordering::Acquire) {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
+        if self.rests {
+            self.rest();
+        }
+    }
+}
+
+impl ShardEncoder {
+    /// While clients are being served (their sockets were read since the last step), the driver
+    /// rests after each step for twice as long as the step took, up to `MAX_REST`: it then
+    /// takes at most a third of a core, and leaves the cores to the workers alone most of the
+    /// time. The idle scheduling class alone is not enough: a driver that never stops cost the
+    /// workers about a quarter of their write rate on two cores, resting cut that to about a
+    /// tenth, and the save took half as long again (docs/persistence.md). With no clients it
+    /// runs unpaced.
+    fn rest(&self) {
+        let mut last = self.last_step.lock();
+        let reads: u64 = self.workers.iter().map(|w| w.reads.load(Ordering::Relaxed)).sum();
+        if reads != last.0 {
+            std::thread::sleep((last.1.elapsed() * 2).min(MAX_REST));
+        }
+        *last = (reads, Instant::now());
     }
 }
 
@@ -240,8 +272,17 @@ pub fn write_snapshot(
     let queued = Arc::new(AtomicUsize::new(0));
     let writer_gone = Arc::new(AtomicBool::new(false));
     let commands = form == FileForm::Commands;
-    let encoder =
-        ShardEncoder { tx, opts, commands, queued: queued.clone(), writer_gone: writer_gone.clone(), key_delay_us };
+    let encoder = ShardEncoder {
+        tx,
+        opts,
+        commands,
+        queued: queued.clone(),
+        writer_gone: writer_gone.clone(),
+        key_delay_us,
+        rests: pace == SavePace::Background,
+        workers: server.workers.clone(),
+        last_step: Mutex::new((0, Instant::now())),
+    };
     if !server.keyspace.begin_snapshot(Arc::new(encoder)) {
         return Err(SaveError::Busy);
     }
