@@ -10,6 +10,8 @@
 #   PINNED=1 environment variable: both proxies on core 0 (Roost with --threads 1), backends and
 #   redis-benchmark on core 1, via taskset. Default: nothing pinned, Roost with its default
 #   threads (one per core), since Roost's proxy is multi-threaded and nutcracker is not.
+#   THREADS=N environment variable (unpinned only): Roost with --threads N. Where the load
+#   generator and the backends share the proxy's cores, fewer threads than cores can do better.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
@@ -23,7 +25,7 @@ if [ "$PINNED" = 1 ]; then
   command -v taskset >/dev/null || { echo "taskset is required for PINNED=1 (apt-get install -y util-linux)" >&2; exit 1; }
   PROXY_PIN="taskset -c 0"; OTHER_PIN="taskset -c 1"; ROOST_ARGS="--threads 1"
 else
-  PROXY_PIN=""; OTHER_PIN=""; ROOST_ARGS=""
+  PROXY_PIN=""; OTHER_PIN=""; ROOST_ARGS="${THREADS:+--threads $THREADS}"
 fi
 cargo build --release -q
 ROOST=target/release/roost
@@ -80,7 +82,7 @@ run_rounds() { # $1 = pipeline
 }
 
 echo "roost proxy vs nutcracker, 3 redis-server backends: redis-benchmark -t get,set -c 50 -r 100000 -n $REQUESTS," \
-  "median of $ROUNDS interleaved rounds, $([ "$PINNED" = 1 ] && echo "pinned (proxies core 0, Roost --threads 1; backends and benchmark core 1)" || echo "unpinned, Roost default threads")"
+  "median of $ROUNDS interleaved rounds, $([ "$PINNED" = 1 ] && echo "pinned (proxies core 0, Roost --threads 1; backends and benchmark core 1)" || echo "unpinned, Roost $([ -n "${THREADS:-}" ] && echo "--threads $THREADS" || echo "default threads")")"
 for pipeline in 16 1; do run_rounds "$pipeline"; done
 
 python3 - "$WORK" <<'PY'
