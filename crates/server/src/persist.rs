@@ -132,6 +132,22 @@ impl ShardEncoder {
         // has to finish, so the error is not this thread's to act on.
         let _ = self.tx.send(chunk);
     }
+
+    /// While clients are being served (their sockets were read since the last step), the driver
+    /// rests after each step for twice as long as the step took, up to `MAX_REST`: it then
+    /// takes at most a third of a core, and leaves the cores to the workers alone most of the
+    /// time. The idle scheduling class alone is not enough: a driver that never stops cost the
+    /// workers about a quarter of their write rate on two cores; resting cut that to about a
+    /// tenth, and the save took about twice as long (docs/persistence.md). With no clients it
+    /// runs unpaced.
+    fn rest(&self) {
+        let mut last = self.last_step.lock();
+        let reads: u64 = self.workers.iter().map(|w| w.reads.load(Ordering::Relaxed)).sum();
+        if reads != last.0 {
+            std::thread::sleep((last.1.elapsed() * 2).min(MAX_REST));
+        }
+        *last = (reads, Instant::now());
+    }
 }
 
 impl ShardSink for ShardEncoder {
@@ -189,24 +205,6 @@ impl ShardSink for ShardEncoder {
         if self.rests {
             self.rest();
         }
-    }
-}
-
-impl ShardEncoder {
-    /// While clients are being served (their sockets were read since the last step), the driver
-    /// rests after each step for twice as long as the step took, up to `MAX_REST`: it then
-    /// takes at most a third of a core, and leaves the cores to the workers alone most of the
-    /// time. The idle scheduling class alone is not enough: a driver that never stops cost the
-    /// workers about a quarter of their write rate on two cores, resting cut that to about a
-    /// tenth, and the save took half as long again (docs/persistence.md). With no clients it
-    /// runs unpaced.
-    fn rest(&self) {
-        let mut last = self.last_step.lock();
-        let reads: u64 = self.workers.iter().map(|w| w.reads.load(Ordering::Relaxed)).sum();
-        if reads != last.0 {
-            std::thread::sleep((last.1.elapsed() * 2).min(MAX_REST));
-        }
-        *last = (reads, Instant::now());
     }
 }
 
