@@ -52,7 +52,7 @@ struct Encoder {
     /// Per hash slot, `base + position + 1` of the latest position hashed there. Everything an
     /// earlier call wrote is at most `base`, so every call starts from a cleared table without
     /// clearing it.
-    table: Box<[u32]>,
+    table: Box<[u32; HSIZE]>,
     base: u32,
     /// Sized once to the largest output asked for; what earlier calls left in it is never read.
     out: Vec<u8>,
@@ -60,7 +60,8 @@ struct Encoder {
 
 impl Encoder {
     fn new() -> Encoder {
-        Encoder { table: vec![0; HSIZE].into_boxed_slice(), base: 0, out: Vec::new() }
+        let table = vec![0; HSIZE].into_boxed_slice().try_into().expect("HSIZE entries");
+        Encoder { table, base: 0, out: Vec::new() }
     }
 
     fn compress(&mut self, input: &[u8], out_len: usize) -> Option<&[u8]> {
@@ -75,7 +76,7 @@ impl Encoder {
         if self.out.len() <= out_len {
             self.out.resize(out_len + 1, 0);
         }
-        let table = &mut *self.table;
+        let table: &mut [u32; HSIZE] = &mut self.table;
         let out = &mut self.out[..out_len + 1];
         let (mut ip, mut op, mut lit) = (0usize, 1usize, 0usize);
         let mut hval: u32 = if n >= 2 { (u32::from(input[0]) << 8) | u32::from(input[1]) } else { 0 };
