@@ -548,6 +548,7 @@ async fn read_requests<R: AsyncRead + Unpin>(wp: &WorkerPool, replies: &Rc<Repli
                         continue;
                     }
                     if !replies.has_room() {
+                        replies.end_batch();
                         if !poll_fn(|cx| replies.poll_room(cx)).await {
                             return;
                         }
@@ -557,7 +558,10 @@ async fn read_requests<R: AsyncRead + Unpin>(wp: &WorkerPool, replies: &Rc<Repli
                         return;
                     }
                 }
-                Ok(false) => break,
+                Ok(false) => {
+                    replies.end_batch();
+                    break;
+                }
                 Err(e) => {
                     stats.client_err.fetch_add(1, Relaxed);
                     replies.ready(&error_reply(&format!("ERR {e}")));
