@@ -47,6 +47,15 @@ pub struct HotKeyCounter {
     /// a counter's key buffer is reused when the counter changes hands.
     counts: Vec<u64>,
     keys: Vec<Vec<u8>>,
+    /// Each counter's key hash, so that handing a counter over costs no second hash.
+    hashes: Vec<u64>,
+    /// No counter is below this: the least count found so far, which only grows until the
+    /// counters start over.
+    floor: u64,
+    /// Where the search for a counter at `floor` resumes. Under a flood of distinct keys each
+    /// replacement lifts one counter off the floor, so the next one is found a step or two on,
+    /// instead of by a pass over all the counters per sampled request.
+    cursor: usize,
     /// A key's 64-bit hash -> its counter. Two keys with one hash share nothing: the second is
     /// not counted (a chance of one in 2^64 per pair).
     slot_of: HashMap<u64, usize, BuildHasherDefault<PassThrough>>,
@@ -61,6 +70,9 @@ impl Default for HotKeyCounter {
         HotKeyCounter {
             counts: Vec::with_capacity(CAPACITY),
             keys: Vec::with_capacity(CAPACITY),
+            hashes: Vec::with_capacity(CAPACITY),
+            floor: 0,
+            cursor: 0,
             slot_of: HashMap::default(),
             hasher: FixedState::with_seed(0x5eed),
             rng: 0x9e37_79b9,
@@ -94,25 +106,40 @@ impl HotKeyCounter {
         if self.counts.len() < CAPACITY {
             self.counts.push(1);
             self.keys.push(key.to_vec());
+            self.hashes.push(hash);
             self.slot_of.insert(hash, self.counts.len() - 1);
             return;
         }
-        // The smallest count, then its place: two simple passes the compiler turns into vector
-        // instructions, where one pass keeping the place as it goes compares one by one.
-        let smallest = self.counts.iter().copied().min().unwrap_or(0);
-        let least = self.counts.iter().position(|&c| c == smallest).unwrap_or(0);
-        let old = self.hasher.hash_one(&self.keys[least]);
-        self.slot_of.remove(&old);
+        let least = self.least();
+        self.slot_of.remove(&self.hashes[least]);
+        self.hashes[least] = hash;
         self.keys[least].clear();
         self.keys[least].extend_from_slice(key);
         self.counts[least] += 1;
         self.slot_of.insert(hash, least);
     }
 
+    /// A counter with the least count: the next one at `floor` from the cursor on, or, when none
+    /// is left there, one at the new least count.
+    fn least(&mut self) -> usize {
+        let n = self.counts.len();
+        let found = (self.cursor..n).chain(0..self.cursor).find(|&i| self.counts[i] == self.floor);
+        let at = found.unwrap_or_else(|| {
+            // The smallest count, then its place: two simple passes the compiler turns into
+            // vector instructions.
+            self.floor = self.counts.iter().copied().min().unwrap_or(0);
+            self.counts.iter().position(|&c| c == self.floor).unwrap_or(0)
+        });
+        self.cursor = (at + 1) % n;
+        at
+    }
+
     /// The top keys of the interval just ended (counts scaled back up from the sample); the
     /// counters start over.
     pub fn take_top(&mut self) -> Vec<HotKey> {
         self.slot_of.clear();
+        self.hashes.clear();
+        (self.floor, self.cursor) = (0, 0);
         let counts = std::mem::take(&mut self.counts);
         let mut all: Vec<HotKey> =
             self.keys.drain(..).zip(counts).map(|(k, c)| (k, c.saturating_mul(u64::from(SAMPLE_EVERY)))).collect();
@@ -168,6 +195,32 @@ mod tests {
         assert!((20_000..=30_000).contains(&top[0].1), "{}", top[0].1);
         assert!(top.len() <= TOP_K);
         assert!(c.take_top().is_empty(), "counters start over");
+    }
+
+    #[test]
+    fn the_counter_handed_over_is_always_a_least_one() {
+        let mut c = HotKeyCounter::default();
+        for i in 0..CAPACITY as u32 {
+            c.sample(format!("fill:{i}").as_bytes());
+        }
+        while c.counts.len() < CAPACITY {
+            c.add(format!("more:{}", c.counts.len()).as_bytes());
+        }
+        let mut rng = 12345u32;
+        for round in 0..20_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 17;
+            rng ^= rng << 5;
+            // Hits on counted keys raise counters anywhere, as between replacements.
+            if rng.is_multiple_of(3) {
+                c.counts[rng as usize % CAPACITY] += 1;
+                continue;
+            }
+            let least = c.least();
+            let smallest = *c.counts.iter().min().unwrap();
+            assert_eq!(c.counts[least], smallest, "round {round}");
+            c.counts[least] += 1;
+        }
     }
 
     #[test]
