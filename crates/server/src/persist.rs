@@ -626,7 +626,7 @@ fn read_keys(
                 if db >= databases {
                     return Err(format!("key in database {db}, but databases is {databases}"));
                 }
-                if expire_ms.is_some_and(|at| at <= now) {
+                if expire_ms.is_some_and(|at| at < now) {
                     loaded.expired += 1;
                     continue;
                 }

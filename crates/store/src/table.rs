@@ -74,9 +74,10 @@ impl Table {
         self.expires.get(key).copied().unwrap_or(0)
     }
 
-    /// Whether `key` is present but its time is up (not yet removed). No side effects.
+    /// Whether `key` is present but its time is up (not yet removed). No side effects. A key
+    /// lives through the millisecond its time names, as in Redis: it is gone once `now` is past it.
     pub fn is_expired(&self, key: &[u8], now: u64) -> bool {
-        matches!(self.expires.get(key), Some(&at) if at <= now)
+        matches!(self.expires.get(key), Some(&at) if at < now)
     }
 
     /// `is_expired`, skipping the lookup while no expiry time of the table has come yet.
@@ -220,7 +221,7 @@ impl Table {
         let mut expire_at = 0;
         if entry.volatile {
             expire_at = self.expires.swap_remove(key).unwrap_or(0);
-            if expire_at <= expiry_now_ms() {
+            if expire_at < expiry_now_ms() {
                 self.expired += 1;
                 events::expired(self.db, key);
                 return None;
@@ -326,7 +327,7 @@ impl Table {
             sampled += 1;
             let i = (rng() % self.expires.len() as u64) as usize;
             let Some((k, &at)) = self.expires.get_index(i) else { break };
-            if at > now {
+            if at >= now {
                 continue;
             }
             match self.map.get_index_of(k.as_bytes()) {
@@ -439,6 +440,19 @@ mod tests {
 
     fn v(s: &str) -> Value {
         Value::Str(StrValue::from_bytes(s.as_bytes()))
+    }
+
+    #[test]
+    fn a_key_lives_through_the_millisecond_its_time_names() {
+        let mut t = Table::default();
+        t.set(b"k", v("1"), 5_000);
+        assert!(!t.is_expired(b"k", 4_999));
+        assert!(!t.is_expired(b"k", 5_000));
+        assert!(t.is_expired(b"k", 5_001));
+        let mut rng = || 0;
+        assert_eq!(t.expire_sample(1, &mut rng, 5_000), (1, 0));
+        assert_eq!(t.expire_sample(1, &mut rng, 5_001), (1, 1));
+        assert_eq!(t.len(), 0);
     }
 
     #[test]
