@@ -249,7 +249,7 @@ impl Replies {
         if !q.redirected.is_empty() {
             return Poll::Ready(Step::Follow);
         }
-        if !q.out.is_empty() && (q.batch_answered() || q.out.len() >= HOLD_MAX || q.closing || q.reader_done) {
+        if !q.out.is_empty() && q.write_due() {
             std::mem::swap(&mut q.out, buf);
             q.batch_done = false;
             wake(&mut q.reader);
@@ -319,7 +319,7 @@ impl Replies {
             Place::Stashed { .. } | Place::Close(_) => return,
         };
         q.fill(i, merged.as_deref().unwrap_or(reply));
-        if q.batch_answered() {
+        if q.write_due() {
             wake(&mut q.writer);
         }
     }
@@ -333,7 +333,7 @@ impl Replies {
         if end > q.head && q.batch_ends.back() != Some(&end) {
             q.batch_ends.push_back(end);
         }
-        if q.batch_answered() {
+        if q.write_due() {
             wake(&mut q.writer);
         }
     }
@@ -341,13 +341,13 @@ impl Replies {
 
 impl Queue {
     /// Whether the output should be written now: a batch was answered in full since the last
-    /// write, or no batch is waiting.
-    fn batch_answered(&mut self) -> bool {
+    /// write, no batch is waiting, enough is held, or nothing more will come.
+    fn write_due(&mut self) -> bool {
         while self.batch_ends.front().is_some_and(|&end| end <= self.head) {
             self.batch_ends.pop_front();
             self.batch_done = true;
         }
-        self.batch_done || self.batch_ends.is_empty()
+        self.batch_done || self.batch_ends.is_empty() || self.out.len() >= HOLD_MAX || self.closing || self.reader_done
     }
 
     fn index(&self, seq: u64) -> Option<usize> {
@@ -590,14 +590,30 @@ mod tests {
         assert_eq!(written(&r).as_deref(), Some(&b":8\r\n"[..]));
     }
 
+    struct Flag(std::sync::atomic::AtomicBool);
+
+    impl std::task::Wake for Flag {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     #[test]
     fn held_replies_leave_once_they_pass_the_limit() {
         let r = Replies::new();
-        let first = r.expect_one();
-        let last = r.expect_one();
+        let (first, second, last) = (r.expect_one(), r.expect_one(), r.expect_one());
         r.end_batch();
-        let big = [b'x'; HOLD_MAX];
-        first.deliver(&big);
+        // The writer, parked with nothing to write, is woken by the reply that reaches the limit.
+        let flag = std::sync::Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
+        let waker = Waker::from(flag.clone());
+        let woken = || flag.0.load(std::sync::atomic::Ordering::Relaxed);
+        let mut buf = Vec::new();
+        assert!(r.poll_writer(&mut Context::from_waker(&waker), &mut buf).is_pending());
+        first.deliver(&[b'x'; HOLD_MAX - 1]);
+        assert!(!woken());
+        assert!(r.poll_writer(&mut Context::from_waker(&waker), &mut buf).is_pending());
+        second.deliver(b"y");
+        assert!(woken(), "the writer is woken at the limit");
         assert_eq!(written(&r).map(|w| w.len()), Some(HOLD_MAX));
         last.deliver(b":1\r\n");
         assert_eq!(written(&r).as_deref(), Some(&b":1\r\n"[..]));
