@@ -329,6 +329,37 @@ fn a_pipelining_client_reads_its_own_writes_over_several_connections() {
 }
 
 #[test]
+fn the_replies_to_one_write_of_requests_come_back_together() {
+    let (a, b, c) = three();
+    let proxy = Proxy::start(&[&a, &b, &c], "", &["--threads", "1"]);
+    let ring = router(&[&a, &b, &c], "");
+    let key_on =
+        |s: usize| (0..1000).map(|i| format!("key:{i}")).find(|k| ring.route(k.as_bytes()) == Some(s)).unwrap();
+    let (fast, slow) = (key_on(0), key_on(1));
+    let mut p = proxy.client();
+    assert_eq!(p.cmd(&["SET", &fast, "f"]), b"+OK\r\n");
+    assert_eq!(p.cmd(&["SET", &slow, "s"]), b"+OK\r\n");
+
+    // The first reply is ready at once, the second waits for a paused server: nothing leaves
+    // until both are in, then both leave.
+    b.signal("-STOP");
+    let mut batch = common::encode(&[b"GET", fast.as_bytes()]);
+    batch.extend_from_slice(&common::encode(&[b"GET", slow.as_bytes()]));
+    p.send(&batch);
+    p.stream().set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut byte = [0u8; 1];
+    let early = std::io::Read::read(&mut p.stream(), &mut byte);
+    assert!(early.is_err(), "a reply left before its batch was answered: {early:?}");
+    p.stream().set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    b.signal("-CONT");
+    assert_eq!(p.read_reply(), bulk("f"));
+    assert_eq!(p.read_reply(), bulk("s"));
+
+    // A request sent on its own is answered on its own.
+    assert_eq!(p.cmd(&["GET", &fast]), bulk("f"));
+}
+
+#[test]
 fn dead_backend_errors_then_ejection_then_return() {
     let (a, mut b, c) = three();
     let extra = "  auto_eject_hosts: true\n  server_failure_limit: 2\n  server_retry_timeout: 1500\n  timeout: 500\n";
