@@ -613,7 +613,7 @@ fn read_keys(
     reader: &mut Reader<'_>,
     function: &mut impl FnMut(Vec<u8>) -> Result<(), String>,
 ) -> Result<Loaded, String> {
-    let now = now_ms() as i64;
+    let now = now_ms();
     let mut loaded = Loaded { keys: 0, expired: 0 };
     let databases = server.keyspace.databases();
     // RESIZEDB hints are the file's word, read before its checksum: together they may ask for
@@ -626,7 +626,8 @@ fn read_keys(
                 if db >= databases {
                     return Err(format!("key in database {db}, but databases is {databases}"));
                 }
-                if expire_ms.is_some_and(|at| at < now) {
+                // A negative time is long past.
+                if expire_ms.is_some_and(|at| u64::try_from(at).map_or(true, |at| roost_store::has_expired(at, now))) {
                     loaded.expired += 1;
                     continue;
                 }

@@ -17,6 +17,14 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
+/// Whether a key whose time is `expire_at` (Unix ms) has expired at `now`. A key lives through
+/// the millisecond its time names, as in Redis, and is gone once the clock is past it. Setting a
+/// time that has already come (EXPIRE, GETEX, RESTORE) deletes at once instead: that is
+/// `expire_at <= now`, as Redis's own check for it.
+pub fn has_expired(expire_at: u64, now: u64) -> bool {
+    expire_at < now
+}
+
 /// Unix seconds, refreshed by [`tick_clock`] from a periodic task: access times are stamped on
 /// every command, and a cached value saves a clock read on each.
 static CLOCK_SECS: AtomicU32 = AtomicU32::new(0);

@@ -23,7 +23,7 @@ mod table;
 mod value;
 pub mod zset;
 
-pub use clock::{expiry_now_ms, now_ms, now_secs, tick_clock, CommandTime};
+pub use clock::{expiry_now_ms, has_expired, now_ms, now_secs, tick_clock, CommandTime};
 pub use hash::Hash;
 pub use keyspace::{Keyspace, Locked, Shard, ShardGuard, ShardHold, SHARDS};
 pub use limits::EncodingLimits;

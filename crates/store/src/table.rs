@@ -8,7 +8,7 @@
 use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
-use crate::clock::{expiry_now_ms, now_secs};
+use crate::clock::{expiry_now_ms, has_expired, now_secs};
 use crate::events;
 use crate::snapshot::{give_copies, Pending, SnapshotCopy, MAX_COPY_BYTES};
 use crate::value::{Key, Value};
@@ -74,10 +74,9 @@ impl Table {
         self.expires.get(key).copied().unwrap_or(0)
     }
 
-    /// Whether `key` is present but its time is up (not yet removed). No side effects. A key
-    /// lives through the millisecond its time names, as in Redis: it is gone once `now` is past it.
+    /// Whether `key` is present but its time is up (not yet removed). No side effects.
     pub fn is_expired(&self, key: &[u8], now: u64) -> bool {
-        matches!(self.expires.get(key), Some(&at) if at < now)
+        matches!(self.expires.get(key), Some(&at) if has_expired(at, now))
     }
 
     /// `is_expired`, skipping the lookup while no expiry time of the table has come yet.
@@ -221,7 +220,7 @@ impl Table {
         let mut expire_at = 0;
         if entry.volatile {
             expire_at = self.expires.swap_remove(key).unwrap_or(0);
-            if expire_at < expiry_now_ms() {
+            if has_expired(expire_at, expiry_now_ms()) {
                 self.expired += 1;
                 events::expired(self.db, key);
                 return None;
@@ -327,7 +326,7 @@ impl Table {
             sampled += 1;
             let i = (rng() % self.expires.len() as u64) as usize;
             let Some((k, &at)) = self.expires.get_index(i) else { break };
-            if at >= now {
+            if !has_expired(at, now) {
                 continue;
             }
             match self.map.get_index_of(k.as_bytes()) {
