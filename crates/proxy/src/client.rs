@@ -548,7 +548,6 @@ async fn read_requests<R: AsyncRead + Unpin>(wp: &WorkerPool, replies: &Rc<Repli
                         continue;
                     }
                     if !replies.has_room() {
-                        replies.end_batch();
                         if !poll_fn(|cx| replies.poll_room(cx)).await {
                             return;
                         }

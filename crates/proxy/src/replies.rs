@@ -325,8 +325,8 @@ impl Replies {
     }
 
     /// The requests dispatched since the last call make one batch: their replies leave together.
-    /// The reader calls it after each read's requests, and before it waits for room, so a batch
-    /// never waits on requests that cannot come.
+    /// The reader calls it after each read's requests. Requests not yet in a batch hold nothing
+    /// back, so a reader stopped for room part way through a read never waits on its own replies.
     pub fn end_batch(&self) {
         let mut q = self.0.borrow_mut();
         let end = q.head + q.places.len() as u64;
@@ -588,6 +588,17 @@ mod tests {
         assert_eq!(written(&r), None);
         h.deliver(b":8\r\n");
         assert_eq!(written(&r).as_deref(), Some(&b":8\r\n"[..]));
+    }
+
+    #[test]
+    fn requests_not_yet_in_a_batch_hold_nothing_back() {
+        let r = Replies::new();
+        let (a, b) = (r.expect_one(), r.expect_one());
+        a.deliver(b":1\r\n");
+        assert_eq!(written(&r).as_deref(), Some(&b":1\r\n"[..]));
+        r.end_batch();
+        b.deliver(b":2\r\n");
+        assert_eq!(written(&r).as_deref(), Some(&b":2\r\n"[..]));
     }
 
     struct Flag(std::sync::atomic::AtomicBool);
