@@ -357,6 +357,18 @@ fn the_replies_to_one_write_of_requests_come_back_together() {
 
     // A request sent on its own is answered on its own.
     assert_eq!(p.cmd(&["GET", &fast]), bulk("f"));
+
+    // A write of more requests than a client may have unanswered: the reader stops part way,
+    // and the replies to what it took leave, so that it can go on.
+    let mut batch = Vec::new();
+    for i in 0..3000 {
+        let key = if i % 2 == 0 { &fast } else { &slow };
+        batch.extend_from_slice(&common::encode(&[b"GET", key.as_bytes()]));
+    }
+    p.send(&batch);
+    for i in 0..3000 {
+        assert_eq!(p.read_reply(), bulk(if i % 2 == 0 { "f" } else { "s" }), "request {i}");
+    }
 }
 
 #[test]
